@@ -1,0 +1,222 @@
+"""The `attune-sync` command line: one thin function per command over the core."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+import structlog
+
+from . import render
+from .db.engine import DEFAULT_DATABASE_URL, DatabaseError, make_engine
+from .db.migrate import upgrade
+from .db.schema import BUILTIN_RUNTIMES
+from .db.state import load_actual
+from .logs import configure_logging
+from .planner import DEFAULT_MAX_DELETE_SHARE, PlanOptions, settle_references
+from .reader import TreeChanged, TreeUnreadable, read_tree
+from .sync import dry_run, offline_state, record_failure, sync
+
+log = structlog.get_logger("attune_sync")
+
+# Exit codes (documented in the README).
+EXIT_OK = 0
+EXIT_DIFF_PENDING = 1  # diff: changes pending; validate: invalid
+EXIT_TROUBLE = 2  # diff: an invalid pack or an error
+EXIT_FAILED = 1  # apply: nothing was applied (error, rolled back)
+EXIT_INVALID = 2  # apply: valid packs applied, invalid ones left as they were
+EXIT_HELD_BACK = 3  # apply: applied, but some changes were held back
+EXIT_USAGE = 64
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    return float(raw) if raw else default
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="attune-sync",
+        description="Keep the Attune database equal to a folder of pack files.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def common(sub: argparse.ArgumentParser, database_default: str | None) -> None:
+        sub.add_argument(
+            "packs_dir",
+            nargs="?",
+            default=os.environ.get("ATTUNE_SYNC_PACKS_DIR", "packs"),
+            metavar="PACKS_DIR",
+            help="folder of pack folders (env ATTUNE_SYNC_PACKS_DIR, default ./packs)",
+        )
+        sub.add_argument(
+            "--database",
+            default=os.environ.get("ATTUNE_SYNC_DATABASE_URL", database_default),
+            metavar="URL",
+            help=f"SQLAlchemy URL (env ATTUNE_SYNC_DATABASE_URL, default {DEFAULT_DATABASE_URL})",
+        )
+        sub.add_argument("--output", choices=("text", "json"), default="text")
+        sub.add_argument(
+            "--log-format",
+            choices=("auto", "json", "console"),
+            default=os.environ.get("ATTUNE_SYNC_LOG_FORMAT", "auto"),
+        )
+        sub.add_argument("--log-level", default=os.environ.get("ATTUNE_SYNC_LOG_LEVEL", "info"))
+
+    def guards(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "--allow-mass-delete",
+            action="store_true",
+            default=os.environ.get("ATTUNE_SYNC_ALLOW_MASS_DELETE", "") in ("1", "true", "yes"),
+            help="allow deleting all managed packs, or more than --max-delete-share of them",
+        )
+        sub.add_argument(
+            "--max-delete-share",
+            type=float,
+            default=_env_float("ATTUNE_SYNC_MAX_DELETE_SHARE", DEFAULT_MAX_DELETE_SHARE),
+            metavar="SHARE",
+            help="largest share (0-1) of managed packs one run may delete (default 0.5)",
+        )
+
+    validate = commands.add_parser("validate", help="check pack files; no database needed")
+    common(validate, None)
+    diff = commands.add_parser("diff", help="show what apply would change; changes nothing")
+    common(diff, DEFAULT_DATABASE_URL)
+    guards(diff)
+    apply = commands.add_parser("apply", help="make the database equal to the packs folder")
+    common(apply, DEFAULT_DATABASE_URL)
+    guards(apply)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_logging(args.log_format, args.log_level)
+    handler = {"validate": cmd_validate, "diff": cmd_diff, "apply": cmd_apply}[args.command]
+    return handler(args)
+
+
+def _colour() -> bool:
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
+def _options(args: argparse.Namespace) -> PlanOptions:
+    return PlanOptions(
+        allow_mass_delete=args.allow_mass_delete, max_delete_share=args.max_delete_share
+    )
+
+
+def _fail(args: argparse.Namespace, message: str, code: int) -> int:
+    if args.output == "json":
+        print(render.dumps({"error": message}))
+    else:
+        print(f"error: {message}", file=sys.stderr)
+    return code
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    try:
+        desired = read_tree(args.packs_dir)
+        if args.database:
+            engine = make_engine(args.database)
+            upgrade(engine)
+            with engine.connect() as conn:
+                actual = load_actual(conn)
+        else:
+            actual = offline_state(BUILTIN_RUNTIMES)
+    except (TreeUnreadable, TreeChanged, DatabaseError) as error:
+        return _fail(args, str(error), EXIT_TROUBLE)
+    valid, invalid = settle_references(desired, actual)
+    problems = [p for pack in invalid for p in pack.problems] + desired.warnings
+    if args.output == "json":
+        print(render.dumps(render.problems_json(problems, packs=sorted(valid))))
+    else:
+        for problem in problems:
+            print(render.render_problem(problem, _colour()))
+        errors = sum(1 for p in problems if p.severity == "error")
+        print(
+            f"{len(valid)} valid pack{'s' if len(valid) != 1 else ''}, "
+            f"{len(invalid)} invalid, {errors} error{'s' if errors != 1 else ''}, "
+            f"{len(problems) - errors} warning{'s' if len(problems) - errors != 1 else ''}."
+        )
+    return EXIT_OK if not invalid else EXIT_DIFF_PENDING
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    try:
+        engine = make_engine(args.database)
+        upgrade(engine)
+        plan = dry_run(engine, args.packs_dir, _options(args))
+    except (TreeUnreadable, TreeChanged, DatabaseError) as error:
+        return _fail(args, f"{error}; nothing was compared", EXIT_TROUBLE)
+    if args.output == "json":
+        print(render.dumps(render.plan_json(plan)))
+    else:
+        print(render.render_plan(plan, _colour()))
+    if plan.invalid:
+        return EXIT_TROUBLE
+    return EXIT_DIFF_PENDING if plan.changes or plan.held_back else EXIT_OK
+
+
+def cmd_apply(args: argparse.Namespace) -> int:
+    revision = None
+    try:
+        engine = make_engine(args.database)
+        upgrade(engine)
+    except DatabaseError as error:
+        return _fail(args, f"{error}; nothing was applied", EXIT_FAILED)
+    try:
+        outcome = sync(engine, args.packs_dir, _options(args))
+        revision = outcome.revision
+    except (TreeUnreadable, TreeChanged) as error:
+        return _fail(args, f"{error}; nothing was applied", EXIT_FAILED)
+    except Exception as error:
+        from datetime import UTC, datetime
+
+        record_failure(engine, datetime.now(UTC), revision, str(error))
+        log.exception("apply failed; everything was rolled back")
+        return _fail(args, f"apply failed and was rolled back: {error}", EXIT_FAILED)
+    plan = outcome.plan
+    if args.output == "json":
+        print(
+            render.dumps(
+                render.plan_json(
+                    plan,
+                    applied=True,
+                    run_id=outcome.run_id,
+                    revision=revision,
+                    result=outcome.result,
+                )
+            )
+        )
+    else:
+        print(render.render_plan(plan, _colour()))
+        print(
+            f"Apply complete: {plan.count('create')} added, {plan.count('update')} changed, "
+            f"{plan.count('delete')} destroyed in {outcome.seconds:.2f}s"
+            f" (database {_masked(args.database)})."
+        )
+    if plan.invalid:
+        return EXIT_INVALID
+    if plan.held_back:
+        return EXIT_HELD_BACK
+    return EXIT_OK
+
+
+def _masked(url: str) -> str:
+    from .db.engine import mask_url
+
+    return mask_url(url)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,305 @@
+"""The values that flow through the core: desired state, actual state, problems and plans.
+
+Everything here is plain data. Reading a tree produces a `DesiredState`, the database edge
+produces an `ActualState`, planning turns the two into a `Plan`, and rendering or applying
+consumes the plan. No module in the core does I/O on these objects beyond reading pack files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Kind = Literal["pack", "trigger", "sensor"]
+Action = Literal["create", "update", "delete"]
+Severity = Literal["error", "warning"]
+
+JSON = Any
+"""A value that came from YAML/JSON: dict, list, str, int, float, bool or None."""
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with the input, located as precisely as we can."""
+
+    path: str
+    """File or folder, relative to the packs root, with forward slashes."""
+    message: str
+    line: int | None = None
+    """1-based line, when known."""
+    column: int | None = None
+    """1-based column, when known."""
+    field: str | None = None
+    """Dotted path of the offending field, e.g. ``conf_schema.properties.region``."""
+    hint: str | None = None
+    """How to fix it."""
+    severity: Severity = "error"
+
+    def location(self) -> str:
+        where = self.path
+        if self.line is not None:
+            where += f":{self.line}"
+            if self.column is not None:
+                where += f":{self.column}"
+        return where
+
+    def render(self) -> str:
+        text = f"{self.location()}: {self.severity}: "
+        if self.field:
+            text += f"{self.field}: "
+        text += self.message
+        if self.hint:
+            text += f" (hint: {self.hint})"
+        return text
+
+    def as_json(self) -> dict[str, JSON]:
+        return {
+            "path": self.path,
+            "line": self.line,
+            "column": self.column,
+            "field": self.field,
+            "message": self.message,
+            "hint": self.hint,
+            "severity": self.severity,
+        }
+
+
+# --------------------------------------------------------------------------- desired state
+
+
+@dataclass(frozen=True, slots=True)
+class PackSpec:
+    ref: str
+    label: str
+    description: str
+    version: str | None = None
+    conf_schema: dict[str, JSON] | None = None
+    config: dict[str, JSON] | None = None
+    meta: dict[str, JSON] | None = None
+    tags: tuple[str, ...] = ()
+    runtime_deps: tuple[str, ...] = ()
+    """Runtime refs as written in the file; the database keeps their ids."""
+    is_standard: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerSpec:
+    ref: str
+    pack_ref: str
+    label: str
+    description: str | None = None
+    enabled: bool = True
+    param_schema: dict[str, JSON] | None = None
+    out_schema: dict[str, JSON] | None = None
+    source: str = ""
+    """File the trigger came from, relative to the packs root."""
+
+
+@dataclass(frozen=True, slots=True)
+class SensorSpec:
+    ref: str
+    pack_ref: str
+    label: str
+    description: str
+    entrypoint: str
+    runtime_ref: str
+    trigger_ref: str
+    enabled: bool = True
+    param_schema: dict[str, JSON] | None = None
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PackBundle:
+    """A valid pack folder: the pack and exactly the components its files declare."""
+
+    pack: PackSpec
+    folder: str
+    """Folder relative to the packs root."""
+    triggers: dict[str, TriggerSpec]
+    sensors: dict[str, SensorSpec]
+    content_hash: str
+    """Digest of every file the pack was read from; equal hashes mean equal desired state."""
+
+
+@dataclass(frozen=True, slots=True)
+class InvalidPack:
+    """A pack folder that cannot be applied. Whatever the database holds for it stays."""
+
+    folder: str
+    ref: str | None
+    """The pack ref, when the folder's pack.yaml was readable enough to tell."""
+    problems: tuple[Problem, ...]
+
+
+@dataclass(slots=True)
+class DesiredState:
+    root: str
+    packs: dict[str, PackBundle] = field(default_factory=dict)
+    invalid: list[InvalidPack] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+    @property
+    def problems(self) -> list[Problem]:
+        found = [problem for pack in self.invalid for problem in pack.problems]
+        return found + self.warnings
+
+    @property
+    def invalid_refs(self) -> set[str]:
+        return {pack.ref for pack in self.invalid if pack.ref is not None}
+
+
+# --------------------------------------------------------------------------- actual state
+
+PACK_FIELDS = (
+    "label",
+    "description",
+    "version",
+    "conf_schema",
+    "config",
+    "meta",
+    "tags",
+    "runtime_deps",
+    "is_standard",
+)
+TRIGGER_FIELDS = ("pack_ref", "label", "description", "enabled", "param_schema", "out_schema")
+SENSOR_FIELDS = (
+    "pack_ref",
+    "label",
+    "description",
+    "entrypoint",
+    "runtime_ref",
+    "trigger_ref",
+    "enabled",
+    "param_schema",
+)
+FIELDS_BY_KIND: dict[Kind, tuple[str, ...]] = {
+    "pack": PACK_FIELDS,
+    "trigger": TRIGGER_FIELDS,
+    "sensor": SENSOR_FIELDS,
+}
+"""The fields the sync owns, compared field by field. Ids (`pack`, `runtime`, `trigger`) follow
+from the refs and are resolved by the database edge."""
+
+
+@dataclass(slots=True)
+class ActualObject:
+    """One row as the database holds it, reduced to the fields the sync compares."""
+
+    id: int
+    ref: str
+    values: dict[str, JSON]
+    """Keyed by the names in FIELDS_BY_KIND; for packs `runtime_deps` holds runtime ids."""
+    pack_id: int | None = None
+
+
+@dataclass(slots=True)
+class ManagedInfo:
+    """The sync's bookkeeping for a pack it manages."""
+
+    folder: str
+    content_hash: str
+
+
+@dataclass(slots=True)
+class ActualState:
+    runtimes: dict[str, int] = field(default_factory=dict)
+    """Runtime ref to id."""
+    packs: dict[str, ActualObject] = field(default_factory=dict)
+    triggers: dict[str, ActualObject] = field(default_factory=dict)
+    sensors: dict[str, ActualObject] = field(default_factory=dict)
+    managed: dict[str, ManagedInfo] = field(default_factory=dict)
+    """Pack ref to bookkeeping, for the packs that came from files."""
+    action_counts: dict[str, int] = field(default_factory=dict)
+    """Pack ref to the number of actions in it (they cascade with the pack)."""
+    rule_counts: dict[str, int] = field(default_factory=dict)
+    rule_trigger_refs: dict[str, list[tuple[str, str | None]]] = field(default_factory=dict)
+    """Trigger ref to the (rule ref, rule's pack ref) pairs that use it."""
+
+    def objects(self, kind: Kind) -> dict[str, ActualObject]:
+        if kind == "pack":
+            return self.packs
+        if kind == "trigger":
+            return self.triggers
+        return self.sensors
+
+
+# --------------------------------------------------------------------------- plan
+
+
+@dataclass(frozen=True, slots=True)
+class FieldChange:
+    field: str
+    old: JSON
+    new: JSON
+    """Display values: secrets are already masked here."""
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    action: Action
+    kind: Kind
+    ref: str
+    pack_ref: str | None
+    fields: tuple[FieldChange, ...] = ()
+    """For updates the changed fields; for creates every field (old is None)."""
+    values: dict[str, JSON] | None = None
+    """The full desired values (unmasked) for creates and updates; None for deletes."""
+    cascade: dict[str, int] | None = None
+    """For pack deletes: how many triggers, sensors, actions and rules go with it."""
+    adopt: bool = False
+    """A pack that exists in the database but was not managed, taken over from now on."""
+    folder: str | None = None
+    content_hash: str | None = None
+
+    def as_json(self) -> dict[str, JSON]:
+        item: dict[str, JSON] = {
+            "action": self.action,
+            "kind": self.kind,
+            "ref": self.ref,
+            "pack_ref": self.pack_ref,
+        }
+        if self.action == "update":
+            item["fields"] = [{"field": c.field, "old": c.old, "new": c.new} for c in self.fields]
+        elif self.action == "create":
+            item["fields"] = {c.field: c.new for c in self.fields}
+        if self.cascade is not None:
+            item["cascade"] = dict(self.cascade)
+        if self.adopt:
+            item["adopt"] = True
+        return item
+
+
+@dataclass(frozen=True, slots=True)
+class HeldBack:
+    """A change the plan would make but will not, and why."""
+
+    action: Action
+    kind: Kind
+    ref: str
+    reason: str
+
+    def as_json(self) -> dict[str, JSON]:
+        return {"action": self.action, "kind": self.kind, "ref": self.ref, "reason": self.reason}
+
+
+@dataclass(slots=True)
+class Plan:
+    changes: list[Change] = field(default_factory=list)
+    """In the order they must be applied."""
+    held_back: list[HeldBack] = field(default_factory=list)
+    invalid: list[InvalidPack] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    bookkeeping: dict[str, ManagedInfo] = field(default_factory=dict)
+    """Managed packs whose folder or content hash changed without any field change."""
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [problem for pack in self.invalid for problem in pack.problems]
+
+    def count(self, action: Action) -> int:
+        return sum(1 for change in self.changes if change.action == action)
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.changes

@@ -1,0 +1,471 @@
+"""Plan: desired state + actual state -> the ordered changes that make one equal the other.
+
+Pure: no I/O. Objects are paired by ref (never by folder or id). The rules that keep a
+broken or missing source from deleting anything live here, where they can be tested alone:
+
+* a pack that is invalid stays exactly as the database has it, and so does anything of its
+  that other packs need;
+* only packs the sync manages are deleted, and only when their folder is really gone;
+* a delete that would break a reference held by something that stays is held back;
+* deleting more than a share of the managed packs needs an explicit `allow_mass_delete`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from .model import (
+    FIELDS_BY_KIND,
+    ActualObject,
+    ActualState,
+    Change,
+    DesiredState,
+    FieldChange,
+    HeldBack,
+    InvalidPack,
+    Kind,
+    ManagedInfo,
+    PackBundle,
+    Plan,
+    Problem,
+    SensorSpec,
+    TriggerSpec,
+)
+from .schemas import mask_secrets
+
+DEFAULT_MAX_DELETE_SHARE = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class PlanOptions:
+    allow_mass_delete: bool = False
+    max_delete_share: float = DEFAULT_MAX_DELETE_SHARE
+    """Deleting more than this share of the managed packs (or all of them) is refused."""
+
+
+def make_plan(
+    desired: DesiredState, actual: ActualState, options: PlanOptions | None = None
+) -> Plan:
+    options = options or PlanOptions()
+    valid, invalid = settle_references(desired, actual)
+    plan = Plan(invalid=invalid, warnings=list(desired.warnings))
+    kept_refs = _kept_pack_refs(invalid, actual)
+    # An unreadable pack.yaml hides its ref; the folder it was last synced from still tells.
+    known_folders = {info.folder for info in actual.managed.values()}
+    unknown_folders = [
+        pack.folder for pack in invalid if pack.ref is None and pack.folder not in known_folders
+    ]
+
+    upserts: list[Change] = []
+    deletes: dict[Kind, set[str]] = {"pack": set(), "trigger": set(), "sensor": set()}
+    for ref in sorted(valid):
+        bundle = valid[ref]
+        upserts.extend(_pack_changes(bundle, actual, plan))
+        _component_changes(bundle, actual, upserts, deletes)
+
+    doomed = [ref for ref in actual.managed if ref not in valid and ref not in kept_refs]
+    held: list[HeldBack] = []
+    if doomed and unknown_folders:
+        reason = (
+            "a pack folder could not be read well enough to tell its ref "
+            f"({', '.join(sorted(unknown_folders))}); it may be this pack, so no pack is deleted"
+        )
+        held.extend(HeldBack("delete", "pack", ref, reason) for ref in sorted(doomed))
+        doomed = []
+    if doomed and not options.allow_mass_delete:
+        share = len(doomed) / len(actual.managed)
+        if len(doomed) == len(actual.managed) or share > options.max_delete_share:
+            reason = (
+                f"would delete {len(doomed)} of {len(actual.managed)} managed packs "
+                f"({share:.0%}, over the {options.max_delete_share:.0%} limit); "
+                "check the packs folder, or pass --allow-mass-delete"
+            )
+            held.extend(HeldBack("delete", "pack", ref, reason) for ref in sorted(doomed))
+            doomed = []
+    deletes["pack"].update(doomed)
+    held.extend(_hold_back_broken_references(actual, upserts, deletes))
+    plan.held_back = sorted(held, key=lambda item: (item.kind, item.ref))
+
+    deleted_changes = _delete_changes(actual, deletes)
+    plan.changes = _ordered(upserts) + deleted_changes
+    return plan
+
+
+# --------------------------------------------------------------------------- references
+
+
+def settle_references(
+    desired: DesiredState, actual: ActualState
+) -> tuple[dict[str, PackBundle], list[InvalidPack]]:
+    """Split packs into those that can be applied and those that stay as they are.
+
+    A pack is held as invalid when it references something that will not exist after the
+    run, or claims a trigger or sensor that belongs to a pack the sync must leave alone.
+    Making one pack invalid can strand a reference in another, so this runs to a fixpoint.
+    """
+    valid = dict(desired.packs)
+    invalid = list(desired.invalid)
+    while True:
+        kept = _kept_pack_refs(invalid, actual)
+        available = _available_triggers(valid, kept, actual)
+        failed: list[InvalidPack] = []
+        for ref in sorted(valid):
+            problems = _reference_problems(valid[ref], valid, available, actual)
+            if problems:
+                failed.append(InvalidPack(valid[ref].folder, ref, tuple(problems)))
+        if not failed:
+            return valid, sorted(invalid, key=lambda pack: pack.folder)
+        for pack in failed:
+            del valid[pack.ref or ""]
+            invalid.append(pack)
+
+
+def _kept_pack_refs(invalid: Iterable[InvalidPack], actual: ActualState) -> set[str]:
+    """Packs in the database that this run leaves exactly as they are."""
+    kept = {pack.ref for pack in invalid if pack.ref is not None}
+    kept |= {ref for ref in actual.packs if ref not in actual.managed}
+    # A managed pack whose folder is invalid but unreadable to the ref still stays.
+    unknown = {pack.folder for pack in invalid if pack.ref is None}
+    kept |= {ref for ref, info in actual.managed.items() if info.folder in unknown}
+    return kept
+
+
+def _available_triggers(
+    valid: dict[str, PackBundle], kept: set[str], actual: ActualState
+) -> dict[str, str | None]:
+    """Trigger ref -> owning pack ref, for every trigger that will exist after the run."""
+    available: dict[str, str | None] = {}
+    for ref, trigger in actual.triggers.items():
+        owner = trigger.values.get("pack_ref")
+        if owner is None or owner in kept:
+            available[ref] = owner
+    for bundle in valid.values():
+        for ref in bundle.triggers:
+            available[ref] = bundle.pack.ref
+    return available
+
+
+def _reference_problems(
+    bundle: PackBundle,
+    valid: dict[str, PackBundle],
+    available: dict[str, str | None],
+    actual: ActualState,
+) -> list[Problem]:
+    problems: list[Problem] = []
+    pack_file = f"{bundle.folder}/pack.yaml"
+    for index, runtime in enumerate(bundle.pack.runtime_deps):
+        if runtime not in actual.runtimes:
+            problems.append(
+                Problem(
+                    pack_file,
+                    f"unknown runtime {runtime!r}",
+                    field=f"runtime_deps[{index}]",
+                    hint=f"known runtimes: {', '.join(sorted(actual.runtimes))}",
+                )
+            )
+    for sensor in bundle.sensors.values():
+        if sensor.runtime_ref not in actual.runtimes:
+            problems.append(
+                Problem(
+                    sensor.source,
+                    f"unknown runtime {sensor.runtime_ref!r}",
+                    field="runtime_ref",
+                    hint=f"known runtimes: {', '.join(sorted(actual.runtimes))}",
+                )
+            )
+        if sensor.trigger_ref not in available:
+            problems.append(
+                Problem(
+                    sensor.source,
+                    f"trigger {sensor.trigger_ref!r} does not exist"
+                    + _why_missing(sensor.trigger_ref, actual),
+                    field="trigger_ref",
+                    hint="define it in a pack's triggers/ folder, or fix the ref",
+                )
+            )
+    for kind, specs in (("trigger", bundle.triggers), ("sensor", bundle.sensors)):
+        existing = actual.triggers if kind == "trigger" else actual.sensors
+        for ref, spec in specs.items():
+            row = existing.get(ref)
+            if row is None:
+                continue
+            owner = row.values.get("pack_ref")
+            if owner == bundle.pack.ref or (owner in actual.managed) or owner in valid:
+                continue
+            whose = (
+                f"pack {owner!r}, which attune-sync does not manage"
+                if owner
+                else ("no pack (it is system-wide)")
+            )
+            problems.append(
+                Problem(
+                    spec.source,
+                    f"{kind} {ref!r} already exists in the database and belongs to {whose}",
+                    field="ref",
+                    hint="choose another ref, or remove the existing one through the API",
+                )
+            )
+    return problems
+
+
+def _why_missing(trigger_ref: str, actual: ActualState) -> str:
+    row = actual.triggers.get(trigger_ref)
+    if row is None:
+        return " in the packs folder or the database"
+    return f" after this run: its pack {row.values.get('pack_ref')!r} is being removed or changed"
+
+
+# --------------------------------------------------------------------------- creates and updates
+
+
+def _pack_changes(bundle: PackBundle, actual: ActualState, plan: Plan) -> list[Change]:
+    spec = bundle.pack
+    values: dict[str, Any] = {
+        "label": spec.label,
+        "description": spec.description,
+        "version": spec.version,
+        "conf_schema": spec.conf_schema,
+        "config": spec.config,
+        "meta": spec.meta,
+        "tags": list(spec.tags),
+        "runtime_deps": [actual.runtimes[ref] for ref in spec.runtime_deps],
+        "is_standard": spec.is_standard,
+    }
+    display = _pack_display(actual)
+    row = actual.packs.get(spec.ref)
+    managed = actual.managed.get(spec.ref)
+    folder, content_hash = bundle.folder, bundle.content_hash
+    if row is None:
+        fields = _created_fields("pack", values, display, spec.conf_schema)
+        return [
+            Change(
+                "create",
+                "pack",
+                spec.ref,
+                spec.ref,
+                fields,
+                values,
+                folder=folder,
+                content_hash=content_hash,
+            )
+        ]
+    schemas = (row.values.get("conf_schema"), spec.conf_schema)
+    changed = _changed_fields("pack", row, values, display, schemas)
+    if changed or managed is None:
+        return [
+            Change(
+                "update",
+                "pack",
+                spec.ref,
+                spec.ref,
+                changed,
+                {field.field: values[field.field] for field in changed},
+                adopt=managed is None,
+                folder=folder,
+                content_hash=content_hash,
+            )
+        ]
+    if managed.folder != bundle.folder or managed.content_hash != bundle.content_hash:
+        plan.bookkeeping[spec.ref] = ManagedInfo(bundle.folder, bundle.content_hash)
+    return []
+
+
+def _pack_display(actual: ActualState) -> dict[str, Any]:
+    names = {runtime_id: ref for ref, runtime_id in actual.runtimes.items()}
+    return {"runtime_deps": lambda ids: [names.get(i, i) for i in ids]}
+
+
+def _trigger_values(spec: TriggerSpec) -> dict[str, Any]:
+    return {
+        "pack_ref": spec.pack_ref,
+        "label": spec.label,
+        "description": spec.description,
+        "enabled": spec.enabled,
+        "param_schema": spec.param_schema,
+        "out_schema": spec.out_schema,
+    }
+
+
+def _sensor_values(spec: SensorSpec) -> dict[str, Any]:
+    return {
+        "pack_ref": spec.pack_ref,
+        "label": spec.label,
+        "description": spec.description,
+        "entrypoint": spec.entrypoint,
+        "runtime_ref": spec.runtime_ref,
+        "trigger_ref": spec.trigger_ref,
+        "enabled": spec.enabled,
+        "param_schema": spec.param_schema,
+    }
+
+
+def _component_changes(
+    bundle: PackBundle,
+    actual: ActualState,
+    upserts: list[Change],
+    deletes: dict[Kind, set[str]],
+) -> None:
+    pack_ref = bundle.pack.ref
+    wanted: dict[Kind, dict[str, dict[str, Any]]] = {
+        "trigger": {ref: _trigger_values(spec) for ref, spec in bundle.triggers.items()},
+        "sensor": {ref: _sensor_values(spec) for ref, spec in bundle.sensors.items()},
+    }
+    for kind, specs in wanted.items():
+        existing = actual.objects(kind)
+        for ref in sorted(specs):
+            values = specs[ref]
+            row = existing.get(ref)
+            if row is None:
+                fields = _created_fields(kind, values, {}, None)
+                upserts.append(Change("create", kind, ref, pack_ref, fields, values))
+                continue
+            changed = _changed_fields(kind, row, values, {}, None)
+            if changed:
+                update = {change.field: values[change.field] for change in changed}
+                upserts.append(Change("update", kind, ref, pack_ref, changed, update))
+        for ref, row in existing.items():
+            if row.values.get("pack_ref") == pack_ref and ref not in specs:
+                deletes[kind].add(ref)
+
+
+def _created_fields(
+    kind: Kind, values: dict[str, Any], display: dict[str, Any], conf_schema: Any
+) -> tuple[FieldChange, ...]:
+    shown = []
+    for name in FIELDS_BY_KIND[kind]:
+        value = values[name]
+        if value is None or value == [] or (name == "pack_ref"):
+            continue
+        if name in display:
+            value = display[name](value)
+        if name == "config":
+            value = mask_secrets(value, conf_schema)
+        shown.append(FieldChange(name, None, value))
+    return tuple(shown)
+
+
+def _changed_fields(
+    kind: Kind,
+    row: ActualObject,
+    values: dict[str, Any],
+    display: dict[str, Any],
+    conf_schemas: tuple[Any, Any] | None,
+) -> tuple[FieldChange, ...]:
+    changed = []
+    for name in FIELDS_BY_KIND[kind]:
+        old, new = row.values.get(name), values[name]
+        if json_equal(old, new):
+            continue
+        if name in display:
+            old, new = display[name](old or []), display[name](new)
+        if name == "config" and conf_schemas is not None:
+            for schema in conf_schemas:
+                old, new = mask_secrets(old, schema), mask_secrets(new, schema)
+        changed.append(FieldChange(name, old, new))
+    return tuple(changed)
+
+
+def json_equal(left: Any, right: Any) -> bool:
+    """Equality of JSON values that, unlike ==, tells true from 1 and 1 from 1.0."""
+    if type(left) is not type(right):
+        return False
+    if isinstance(left, dict):
+        return left.keys() == right.keys() and all(
+            json_equal(value, right[key]) for key, value in left.items()
+        )
+    if isinstance(left, list):
+        return len(left) == len(right) and all(
+            json_equal(a, b) for a, b in zip(left, right, strict=True)
+        )
+    return bool(left == right)
+
+
+# --------------------------------------------------------------------------- deletes
+
+
+def _hold_back_broken_references(
+    actual: ActualState, upserts: list[Change], deletes: dict[Kind, set[str]]
+) -> list[HeldBack]:
+    """Hold back deletes of triggers that something staying in the database still uses."""
+    retargeted = {
+        change.ref
+        for change in upserts
+        if change.kind == "sensor" and change.values and "trigger_ref" in change.values
+    }
+    held: list[HeldBack] = []
+    while True:
+        gone_packs = deletes["pack"]
+        gone_sensors = deletes["sensor"] | {
+            ref for ref, row in actual.sensors.items() if row.values.get("pack_ref") in gone_packs
+        }
+        users: dict[str, list[str]] = defaultdict(list)
+        for ref, row in actual.sensors.items():
+            if ref not in gone_sensors and ref not in retargeted:
+                users[row.values["trigger_ref"]].append(f"sensor {ref!r}")
+        for trigger_ref, rules in actual.rule_trigger_refs.items():
+            for rule_ref, rule_pack in rules:
+                if rule_pack not in gone_packs:
+                    users[trigger_ref].append(f"rule {rule_ref!r}")
+        stuck_packs: dict[str, str] = {}
+        for ref in sorted(deletes["trigger"]):
+            if users.get(ref):
+                deletes["trigger"].discard(ref)
+                held.append(HeldBack("delete", "trigger", ref, _still_used(users[ref])))
+        for ref, row in actual.triggers.items():
+            owner = row.values.get("pack_ref")
+            if owner in gone_packs and users.get(ref):
+                stuck_packs.setdefault(owner, f"its trigger {ref!r}: " + _still_used(users[ref]))
+        if not stuck_packs:
+            return held
+        for pack_ref, reason in stuck_packs.items():
+            deletes["pack"].discard(pack_ref)
+            held.append(HeldBack("delete", "pack", pack_ref, reason))
+
+
+def _still_used(users: list[str]) -> str:
+    shown = ", ".join(sorted(users)[:3]) + (f" and {len(users) - 3} more" if len(users) > 3 else "")
+    return f"still used by {shown}, which stays"
+
+
+def _delete_changes(actual: ActualState, deletes: dict[Kind, set[str]]) -> list[Change]:
+    changes: list[Change] = []
+    gone_packs = deletes["pack"]
+    components: tuple[Kind, ...] = ("sensor", "trigger")
+    for kind in components:
+        for ref in sorted(deletes[kind]):
+            row = actual.objects(kind)[ref]
+            if row.values.get("pack_ref") in gone_packs:
+                continue  # the pack's cascade removes it
+            changes.append(Change("delete", kind, ref, row.values.get("pack_ref")))
+    counts = _component_counts(actual)
+    for ref in sorted(gone_packs):
+        cascade = {
+            "triggers": counts["trigger"].get(ref, 0),
+            "sensors": counts["sensor"].get(ref, 0),
+            "actions": actual.action_counts.get(ref, 0),
+            "rules": actual.rule_counts.get(ref, 0),
+        }
+        changes.append(Change("delete", "pack", ref, ref, cascade=cascade))
+    return changes
+
+
+def _component_counts(actual: ActualState) -> dict[str, dict[str, int]]:
+    counts: dict[str, dict[str, int]] = {"trigger": defaultdict(int), "sensor": defaultdict(int)}
+    components: tuple[Kind, ...] = ("trigger", "sensor")
+    for kind in components:
+        for row in actual.objects(kind).values():
+            owner = row.values.get("pack_ref")
+            if owner is not None:
+                counts[kind][owner] += 1
+    return counts
+
+
+_ORDER = {"pack": 0, "trigger": 1, "sensor": 2}
+
+
+def _ordered(upserts: list[Change]) -> list[Change]:
+    """Packs before the triggers they hold, triggers before the sensors that fire them."""
+    return sorted(upserts, key=lambda change: (_ORDER[change.kind], change.ref))

@@ -1,0 +1,520 @@
+"""Read a packs folder into the desired state: files in, `DesiredState` out.
+
+The only I/O is reading the files. A run reads from one resolved root, so a symlink swapped
+mid-run (git-sync publishing a commit) cannot mix two commits, and a file that vanishes
+mid-run aborts the run with `TreeChanged` instead of reading as a deletion.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from . import schemas
+from .fields import (
+    PACK_RULES,
+    REF_PATTERN,
+    SENSOR_RULES,
+    TRIGGER_RULES,
+    FieldIssue,
+    check_document,
+)
+from .model import (
+    DesiredState,
+    InvalidPack,
+    PackBundle,
+    PackSpec,
+    Problem,
+    SensorSpec,
+    TriggerSpec,
+)
+from .yamlload import MAX_FILE_BYTES, YamlProblem, locate, parse
+
+DocKind = Literal["pack", "trigger", "sensor"]
+YAML_SUFFIXES = (".yaml", ".yml")
+PACK_FILES = ("pack.yaml", "pack.yml")
+COMPONENT_DIRS: dict[str, DocKind] = {"triggers": "trigger", "sensors": "sensor"}
+NOT_YET_SYNCED = ("actions", "rules")
+
+
+class TreeUnreadable(Exception):
+    """The packs root is missing or cannot be listed: nothing may change."""
+
+
+class TreeChanged(Exception):
+    """Files vanished while the tree was read; the run must be retried, never applied."""
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One parsed and checked file. A pure function of its path and bytes."""
+
+    relpath: str
+    digest: str
+    data: dict[str, Any] | None
+    """The parsed mapping, or None when the file could not be read as one."""
+    problems: tuple[Problem, ...]
+
+
+@dataclass(slots=True)
+class DocumentCache:
+    """Documents from earlier runs, so a run re-parses only files whose bytes changed.
+
+    Keyed by path relative to the root; a stat signature match skips reading, and a digest
+    match skips parsing (git-sync's new worktree per commit changes every inode, not bytes).
+    """
+
+    entries: dict[str, tuple[tuple[int, int, int], Document]] = field(default_factory=dict)
+    parsed: int = 0
+    """Files parsed since the cache was made: tests and benchmarks read it."""
+
+    def get(self, relpath: str, signature: tuple[int, int, int]) -> Document | None:
+        entry = self.entries.get(relpath)
+        if entry is not None and entry[0] == signature:
+            return entry[1]
+        return None
+
+    def by_digest(self, relpath: str, digest: str) -> Document | None:
+        entry = self.entries.get(relpath)
+        if entry is not None and entry[1].digest == digest:
+            return entry[1]
+        return None
+
+    def put(self, signature: tuple[int, int, int], document: Document) -> None:
+        self.entries[document.relpath] = (signature, document)
+
+    def forget_except(self, seen: set[str]) -> None:
+        for relpath in [path for path in self.entries if path not in seen]:
+            del self.entries[relpath]
+
+
+def read_tree(root: str | os.PathLike[str], cache: DocumentCache | None = None) -> DesiredState:
+    """Read every pack folder under `root` into the desired state."""
+    resolved = _resolve_root(Path(root))
+    state = DesiredState(root=str(resolved))
+    seen: set[str] = set()
+    bundles: list[PackBundle] = []
+    for entry in _list_root(resolved):
+        if entry.name.startswith(".") or not _is_dir(entry):
+            continue
+        result = _read_pack(resolved, entry.name, cache, seen, state.warnings)
+        if isinstance(result, PackBundle):
+            bundles.append(result)
+        elif result is not None:
+            state.invalid.append(result)
+    if cache is not None:
+        cache.forget_except(seen)
+    _settle_duplicates(state, bundles)
+    return state
+
+
+def _resolve_root(root: Path) -> Path:
+    try:
+        resolved = Path(os.path.realpath(root, strict=True))
+    except FileNotFoundError:
+        raise TreeUnreadable(f"packs folder {str(root)!r} does not exist") from None
+    except OSError as error:
+        raise TreeUnreadable(f"packs folder {str(root)!r} cannot be read: {error}") from None
+    if not resolved.is_dir():
+        raise TreeUnreadable(f"packs folder {str(root)!r} is not a folder")
+    return resolved
+
+
+def _list_root(root: Path) -> list[os.DirEntry[str]]:
+    try:
+        with os.scandir(root) as entries:
+            return sorted(entries, key=lambda entry: entry.name)
+    except FileNotFoundError:
+        raise TreeChanged(f"packs folder {str(root)!r} vanished while being read") from None
+    except OSError as error:
+        raise TreeUnreadable(f"packs folder {str(root)!r} cannot be listed: {error}") from None
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
+# --------------------------------------------------------------------------- one pack
+
+
+@dataclass(slots=True)
+class _Listing:
+    pack_files: list[os.DirEntry[str]] = field(default_factory=list)
+    components: list[tuple[DocKind, os.DirEntry[str]]] = field(default_factory=list)
+    stray: list[str] = field(default_factory=list)
+    """YAML files in places nothing is read from (relative to the pack folder)."""
+    unsynced_dirs: list[str] = field(default_factory=list)
+
+
+def _list_pack(folder: Path) -> _Listing:
+    listing = _Listing()
+    for entry in _scandir(folder):
+        name = entry.name
+        if name.startswith("."):
+            continue
+        if name in PACK_FILES and entry.is_file():
+            listing.pack_files.append(entry)
+        elif _is_dir(entry):
+            kind = COMPONENT_DIRS.get(name)
+            if kind is not None:
+                for child in _scandir(Path(entry.path)):
+                    if child.name.startswith("."):
+                        continue
+                    if child.name.endswith(YAML_SUFFIXES) and child.is_file():
+                        listing.components.append((kind, child))
+                    elif _is_dir(child):
+                        listing.stray.extend(_yaml_below(Path(child.path), f"{name}/{child.name}"))
+            elif name in NOT_YET_SYNCED:
+                if any(True for _ in _yaml_below(Path(entry.path), name)):
+                    listing.unsynced_dirs.append(name)
+            else:
+                listing.stray.extend(_yaml_below(Path(entry.path), name))
+        elif name.endswith(YAML_SUFFIXES):
+            listing.stray.append(name)
+    listing.pack_files.sort(key=lambda entry: entry.name)
+    listing.components.sort(key=lambda item: (item[0], item[1].name))
+    return listing
+
+
+def _scandir(folder: Path) -> list[os.DirEntry[str]]:
+    try:
+        with os.scandir(folder) as entries:
+            return list(entries)
+    except FileNotFoundError:
+        raise TreeChanged(f"{str(folder)!r} vanished while being read") from None
+
+
+def _yaml_below(folder: Path, prefix: str) -> Iterable[str]:
+    for entry in _scandir(folder):
+        if entry.name.startswith("."):
+            continue
+        if _is_dir(entry):
+            yield from _yaml_below(Path(entry.path), f"{prefix}/{entry.name}")
+        elif entry.name.endswith(YAML_SUFFIXES):
+            yield f"{prefix}/{entry.name}"
+
+
+def _read_pack(
+    root: Path,
+    folder: str,
+    cache: DocumentCache | None,
+    seen: set[str],
+    warnings: list[Problem],
+) -> PackBundle | InvalidPack | None:
+    listing = _list_pack(root / folder)
+    for stray in listing.stray:
+        warnings.append(
+            Problem(
+                f"{folder}/{stray}",
+                "this YAML file is not read",
+                hint="pack files go in pack.yaml, triggers/*.yaml and sensors/*.yaml",
+                severity="warning",
+            )
+        )
+    for name in listing.unsynced_dirs:
+        warnings.append(
+            Problem(
+                f"{folder}/{name}",
+                f"{name} are not synced by attune-sync yet; these files are not read",
+                severity="warning",
+            )
+        )
+    if not listing.pack_files:
+        if listing.components:
+            warnings.append(
+                Problem(
+                    folder,
+                    "folder has triggers or sensors but no pack.yaml, so it is not a pack",
+                    hint="add a pack.yaml with ref, label and description",
+                    severity="warning",
+                )
+            )
+        return None
+
+    problems: list[Problem] = []
+    if len(listing.pack_files) > 1:
+        problems.append(
+            Problem(
+                f"{folder}/pack.yml",
+                "both pack.yaml and pack.yml exist",
+                hint="keep one of them",
+            )
+        )
+    pack_entry = listing.pack_files[0]
+    pack_doc = _document(root, f"{folder}/{pack_entry.name}", pack_entry, "pack", cache, seen)
+    problems.extend(pack_doc.problems)
+    pack_ref = _pack_ref(pack_doc)
+
+    triggers: dict[str, TriggerSpec] = {}
+    sensors: dict[str, SensorSpec] = {}
+    sources: dict[str, str] = {}
+    digests = [(pack_doc.relpath, pack_doc.digest)]
+    for kind, entry in listing.components:
+        relpath = f"{folder}/{kind}s/{entry.name}"
+        doc = _document(root, relpath, entry, kind, cache, seen)
+        digests.append((relpath, doc.digest))
+        problems.extend(doc.problems)
+        if doc.data is None or doc.problems or pack_ref is None:
+            continue
+        stem = entry.name.rsplit(".", 1)[0]
+        ref = doc.data.get("ref") or f"{pack_ref}.{stem}"
+        if not ref.startswith(f"{pack_ref}."):
+            problems.append(
+                Problem(
+                    relpath,
+                    f"{kind} ref {ref!r} does not start with the pack ref {pack_ref + '.'!r}",
+                    field="ref",
+                    hint=f"rename it to `{pack_ref}.{ref.rsplit('.', 1)[-1]}`, or leave "
+                    "`ref` out to use the file name",
+                )
+            )
+            continue
+        if "ref" not in doc.data and not _valid_ref(ref):
+            problems.append(
+                Problem(
+                    relpath,
+                    f"the file name gives the ref {ref!r}, which is not a valid ref",
+                    hint="rename the file using letters, digits, '_' and '-', or set `ref`",
+                )
+            )
+            continue
+        key = f"{kind}:{ref}"
+        if key in sources:
+            problems.append(
+                Problem(
+                    relpath,
+                    f"{kind} ref {ref!r} is also declared by {sources[key]}",
+                    field="ref",
+                    hint="give each file its own ref",
+                )
+            )
+            continue
+        sources[key] = relpath
+        if kind == "trigger":
+            triggers[ref] = _trigger(doc.data, ref, pack_ref, relpath)
+        else:
+            sensors[ref] = _sensor(doc.data, ref, pack_ref, relpath)
+
+    if problems or pack_doc.data is None or pack_ref is None:
+        if not problems:  # pragma: no cover - a pack without a ref always has a problem
+            problems.append(Problem(pack_doc.relpath, "pack has no ref"))
+        return InvalidPack(folder, pack_ref, tuple(problems))
+    return PackBundle(
+        pack=_pack(pack_doc.data),
+        folder=folder,
+        triggers=triggers,
+        sensors=sensors,
+        content_hash=_content_hash(digests),
+    )
+
+
+def _pack_ref(doc: Document) -> str | None:
+    ref = doc.data.get("ref") if doc.data is not None else None
+    return ref if isinstance(ref, str) and _valid_ref(ref) else None
+
+
+def _valid_ref(ref: str) -> bool:
+    return 0 < len(ref) <= 255 and REF_PATTERN.match(ref) is not None
+
+
+def _content_hash(digests: list[tuple[str, str]]) -> str:
+    hasher = hashlib.blake2b(digest_size=16)
+    for relpath, digest in sorted(digests):
+        hasher.update(f"{relpath}\0{digest}\n".encode())
+    return hasher.hexdigest()
+
+
+# --------------------------------------------------------------------------- one file
+
+
+def _document(
+    root: Path,
+    relpath: str,
+    entry: os.DirEntry[str],
+    kind: DocKind,
+    cache: DocumentCache | None,
+    seen: set[str],
+) -> Document:
+    seen.add(relpath)
+    try:
+        stat = entry.stat()
+    except FileNotFoundError:
+        raise TreeChanged(f"{relpath} vanished while being read") from None
+    signature = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+    if cache is not None:
+        hit = cache.get(relpath, signature)
+        if hit is not None:
+            return hit
+    try:
+        with open(entry.path, "rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+    except FileNotFoundError:
+        raise TreeChanged(f"{relpath} vanished while being read") from None
+    except OSError as error:
+        return Document(relpath, "", None, (Problem(relpath, f"cannot read the file: {error}"),))
+    digest = hashlib.blake2b(raw, digest_size=16).hexdigest()
+    document = cache.by_digest(relpath, digest) if cache is not None else None
+    if document is None:
+        document = check_file(relpath, raw, kind, digest)
+        if cache is not None:
+            cache.parsed += 1
+    if cache is not None:
+        cache.put(signature, document)
+    return document
+
+
+_RULES = {"pack": PACK_RULES, "trigger": TRIGGER_RULES, "sensor": SENSOR_RULES}
+
+
+def check_file(relpath: str, raw: bytes, kind: DocKind, digest: str = "") -> Document:
+    """Parse and check one file on its own: syntax, fields, schemas, config."""
+    try:
+        data = parse(raw)
+    except YamlProblem as error:
+        return Document(
+            relpath,
+            digest,
+            None,
+            (Problem(relpath, error.message, error.line, error.column, error.field, error.hint),),
+        )
+    issues = check_document(data, _RULES[kind], kind)
+    if isinstance(data, dict):
+        for name in ("conf_schema", "param_schema", "out_schema"):
+            if name in data and not any(issue.path[:1] == (name,) for issue in issues):
+                issues.extend(schemas.schema_issues(data[name], (name,)))
+        conf_schema, config = data.get("conf_schema"), data.get("config")
+        if (
+            kind == "pack"
+            and isinstance(config, dict)
+            and isinstance(conf_schema, dict)
+            and not any(issue.path[:1] in (("config",), ("conf_schema",)) for issue in issues)
+        ):
+            issues.extend(schemas.config_issues(config, conf_schema))
+    problems = tuple(_located(relpath, raw, issue) for issue in issues)
+    return Document(relpath, digest, data if isinstance(data, dict) else None, problems)
+
+
+def _located(relpath: str, raw: bytes, issue: FieldIssue) -> Problem:
+    location = locate(raw, issue.path) if issue.path else None
+    hint = issue.hint
+    if issue.quote and location is not None and location.source:
+        hint = f'quote it so it stays as written: `{issue.path[-1]}: "{location.source}"`'
+    return Problem(
+        relpath,
+        issue.message,
+        location.line if location else None,
+        location.column if location else None,
+        issue.dotted or None,
+        hint,
+    )
+
+
+# --------------------------------------------------------------------------- specs
+
+
+def _pack(data: dict[str, Any]) -> PackSpec:
+    return PackSpec(
+        ref=data["ref"],
+        label=data["label"],
+        description=data["description"],
+        version=data.get("version"),
+        conf_schema=data.get("conf_schema"),
+        config=data.get("config"),
+        meta=data.get("meta"),
+        tags=tuple(data.get("tags") or ()),
+        runtime_deps=tuple(data.get("runtime_deps") or ()),
+        is_standard=data.get("is_standard", False),
+    )
+
+
+def _trigger(data: dict[str, Any], ref: str, pack_ref: str, source: str) -> TriggerSpec:
+    return TriggerSpec(
+        ref=ref,
+        pack_ref=pack_ref,
+        label=data["label"],
+        description=data.get("description"),
+        enabled=data.get("enabled", True),
+        param_schema=data.get("param_schema"),
+        out_schema=data.get("out_schema"),
+        source=source,
+    )
+
+
+def _sensor(data: dict[str, Any], ref: str, pack_ref: str, source: str) -> SensorSpec:
+    return SensorSpec(
+        ref=ref,
+        pack_ref=pack_ref,
+        label=data["label"],
+        description=data["description"],
+        entrypoint=data["entrypoint"],
+        runtime_ref=data["runtime_ref"],
+        trigger_ref=data["trigger_ref"],
+        enabled=data.get("enabled", True),
+        param_schema=data.get("param_schema"),
+        source=source,
+    )
+
+
+# --------------------------------------------------------------------------- across packs
+
+
+def _settle_duplicates(state: DesiredState, bundles: list[PackBundle]) -> None:
+    """Refs are unique across the tree; every pack involved in a clash is left unapplied."""
+    by_ref: dict[str, list[str]] = {}
+    for bundle in bundles:
+        by_ref.setdefault(bundle.pack.ref, []).append(bundle.folder)
+    for invalid in state.invalid:
+        if invalid.ref is not None:
+            by_ref.setdefault(invalid.ref, []).append(invalid.folder)
+    owners: dict[str, list[tuple[str, str]]] = {}
+    for bundle in bundles:
+        for kind, refs in (("trigger", bundle.triggers), ("sensor", bundle.sensors)):
+            for ref, spec in refs.items():
+                owners.setdefault(f"{kind} {ref}", []).append((bundle.pack.ref, spec.source))
+
+    clashes: dict[str, list[Problem]] = {}
+    for ref, folders in by_ref.items():
+        if len(folders) > 1:
+            for folder in folders:
+                others = ", ".join(f"{other}/" for other in folders if other != folder)
+                clashes.setdefault(folder, []).append(
+                    Problem(
+                        folder,
+                        f"pack ref {ref!r} is also declared by {others}",
+                        field="ref",
+                        hint="pack refs are unique; rename one pack or remove the copy",
+                    )
+                )
+    folder_of = {bundle.pack.ref: bundle.folder for bundle in bundles}
+    for name, claims in owners.items():
+        if len(claims) > 1:
+            for pack_ref, source in claims:
+                others = ", ".join(other for _, other in claims if other != source)
+                clashes.setdefault(folder_of[pack_ref], []).append(
+                    Problem(
+                        source,
+                        f"{name} is also declared by {others}",
+                        field="ref",
+                        hint="refs are unique across all packs; rename one of them",
+                    )
+                )
+    for bundle in bundles:
+        found = clashes.get(bundle.folder)
+        if found:
+            state.invalid.append(InvalidPack(bundle.folder, bundle.pack.ref, tuple(found)))
+        else:
+            state.packs[bundle.pack.ref] = bundle
+    for index, invalid in enumerate(state.invalid):
+        extra = clashes.get(invalid.folder)
+        if extra and invalid.problems and all(p not in invalid.problems for p in extra):
+            state.invalid[index] = InvalidPack(
+                invalid.folder, invalid.ref, invalid.problems + tuple(extra)
+            )
+    state.invalid.sort(key=lambda pack: pack.folder)

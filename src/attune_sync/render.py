@@ -1,0 +1,122 @@
+"""Render plans and problems for people (terraform-style text) and machines (JSON). Pure."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from .model import Change, Plan, Problem
+
+_SYMBOL = {"create": "+", "update": "~", "delete": "-"}
+_COLOUR = {"create": "32", "update": "33", "delete": "31", "error": "31", "warning": "35"}
+
+
+def _paint(text: str, code: str, colour: bool) -> str:
+    return f"\x1b[{code}m{text}\x1b[0m" if colour else text
+
+
+def show(value: Any) -> str:
+    """A value as compact JSON, the way it is stored."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(", ", ": "))
+
+
+def render_change(change: Change, colour: bool = False) -> list[str]:
+    head = f"{_SYMBOL[change.action]} {change.kind} {change.ref}"
+    if change.adopt:
+        head += "  (adopted: exists in the database, managed by attune-sync from now on)"
+    if change.cascade:
+        parts = [
+            f"{count} {name if count != 1 else name[:-1]}"
+            for name, count in change.cascade.items()
+            if count
+        ]
+        head += f"  (with {', '.join(parts)})" if parts else ""
+    lines = [_paint(head, _COLOUR[change.action], colour)]
+    for field in change.fields:
+        if change.action == "create":
+            lines.append(f"    {field.field}: {show(field.new)}")
+        else:
+            lines.append(f"    {field.field}: {show(field.old)} → {show(field.new)}")
+    return lines
+
+
+def render_problem(problem: Problem, colour: bool = False) -> str:
+    return _paint(problem.render(), _COLOUR[problem.severity], colour)
+
+
+def summary(plan: Plan) -> str:
+    text = (
+        f"Plan: {plan.count('create')} to add, {plan.count('update')} to change, "
+        f"{plan.count('delete')} to destroy"
+    )
+    extras = []
+    if plan.held_back:
+        extras.append(f"{len(plan.held_back)} held back")
+    if plan.invalid:
+        extras.append(f"{len(plan.invalid)} invalid pack{'s' if len(plan.invalid) != 1 else ''}")
+    return text + (f"; {', '.join(extras)}." if extras else ".")
+
+
+def render_plan(plan: Plan, colour: bool = False) -> str:
+    lines: list[str] = []
+    for change in plan.changes:
+        lines.extend(render_change(change, colour))
+    if plan.held_back:
+        lines.append("")
+        lines.append("Held back (not applied):")
+        for item in plan.held_back:
+            lines.append(f"  ! {item.action} {item.kind} {item.ref}: {item.reason}")
+    lines.extend(render_invalid(plan, colour))
+    lines.extend(render_problem(problem, colour) for problem in plan.warnings)
+    if not plan.changes and not plan.held_back and not plan.invalid:
+        lines.append("No changes: the database matches the packs folder.")
+    lines.append(summary(plan))
+    return "\n".join(lines)
+
+
+def render_invalid(plan: Plan, colour: bool = False) -> list[str]:
+    lines = []
+    for pack in plan.invalid:
+        lines.append("")
+        name = f"{pack.ref!r} in {pack.folder}/" if pack.ref else f"{pack.folder}/"
+        lines.append(
+            _paint(f"✗ pack {name} is invalid and stays as it is:", _COLOUR["error"], colour)
+        )
+        lines.extend("    " + render_problem(problem, colour) for problem in pack.problems)
+    return lines
+
+
+def plan_json(plan: Plan, **extra: Any) -> dict[str, Any]:
+    return {
+        "changes": [change.as_json() for change in plan.changes],
+        "held_back": [item.as_json() for item in plan.held_back],
+        "errors": [problem.as_json() for problem in plan.errors],
+        "invalid_packs": [
+            {"folder": pack.folder, "ref": pack.ref, "errors": len(pack.problems)}
+            for pack in plan.invalid
+        ],
+        "warnings": [problem.as_json() for problem in plan.warnings],
+        "summary": {
+            "create": plan.count("create"),
+            "update": plan.count("update"),
+            "delete": plan.count("delete"),
+            "held_back": len(plan.held_back),
+            "invalid_packs": len(plan.invalid),
+        },
+        **extra,
+    }
+
+
+def problems_json(problems: Iterable[Problem], **extra: Any) -> dict[str, Any]:
+    found = list(problems)
+    return {
+        "valid": not any(problem.severity == "error" for problem in found),
+        "errors": [p.as_json() for p in found if p.severity == "error"],
+        "warnings": [p.as_json() for p in found if p.severity == "warning"],
+        **extra,
+    }
+
+
+def dumps(document: dict[str, Any]) -> str:
+    return json.dumps(document, ensure_ascii=False, indent=2, sort_keys=False)

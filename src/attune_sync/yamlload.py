@@ -1,0 +1,242 @@
+"""Strict, fast YAML loading for pack files.
+
+PyYAML's defaults follow YAML 1.1, which silently rewrites data: ``yes`` becomes True,
+``1.10`` the float 1.1, ``12:30`` the integer 750, ``0755`` 493 and ``2024-01-01`` a date.
+Duplicate keys silently keep the last value. This loader uses libyaml (``CSafeLoader``) with
+YAML 1.2 core-schema scalars, so only ``true``/``false`` are booleans and only plain decimal
+numbers are numbers; anything else stays the string the author wrote. Where a field then
+has the wrong type, validation says so and shows how to quote it.
+
+Line numbers are not tracked while loading, which keeps the common path as fast as
+libyaml allows: `locate` re-reads a file's node tree only when a problem must be reported.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+try:  # libyaml is part of every PyYAML wheel; the pure-Python loader is only a fallback.
+    from yaml import CSafeLoader as _BaseLoader
+except ImportError:  # pragma: no cover
+    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
+
+MAX_FILE_BYTES = 1024 * 1024
+"""Files larger than this are refused: no pack file needs a megabyte."""
+
+MAX_NODES = 100_000
+"""Values in one document after aliases are expanded; stops billion-laughs documents."""
+
+
+class YamlProblem(Exception):
+    """A file that cannot be read as one YAML mapping."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        line: int | None = None,
+        column: int | None = None,
+        field: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.column = column
+        self.field = field
+        self.hint = hint
+
+
+def _core_schema_resolvers() -> dict[Any, list[tuple[str, re.Pattern[str]]]]:
+    # Copy before changing: the resolver table is a class attribute shared by every loader.
+    resolvers: dict[Any, list[tuple[str, re.Pattern[str]]]] = {}
+    replaced = {
+        "tag:yaml.org,2002:bool",
+        "tag:yaml.org,2002:int",
+        "tag:yaml.org,2002:float",
+        "tag:yaml.org,2002:timestamp",
+    }
+    for first, entries in _BaseLoader.yaml_implicit_resolvers.items():
+        kept = [(tag, regexp) for tag, regexp in entries if tag not in replaced]
+        if kept:
+            resolvers[first] = kept
+    core = [
+        ("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), "tTfF"),
+        ("tag:yaml.org,2002:int", re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$"), "-+0123456789"),
+        (
+            "tag:yaml.org,2002:float",
+            # No .inf/.nan: JSON, and so the database, cannot hold them.
+            re.compile(r"^[-+]?(?:0|[1-9][0-9]*)(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?$"),
+            "-+0123456789",
+        ),
+    ]
+    for tag, regexp, firsts in core:
+        for first in firsts:
+            resolvers.setdefault(first, []).append((tag, regexp))
+    return resolvers
+
+
+class StrictLoader(_BaseLoader):
+    """libyaml with YAML 1.2 core scalars and duplicate keys refused."""
+
+    yaml_implicit_resolvers = _core_schema_resolvers()
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        if not isinstance(node, yaml.MappingNode):
+            raise yaml.constructor.ConstructorError(
+                None, None, f"expected a mapping, found {node.id}", node.start_mark
+            )
+        self.flatten_mapping(node)
+        mapping: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if not isinstance(key, Hashable):
+                raise yaml.constructor.ConstructorError(
+                    "while reading a mapping",
+                    node.start_mark,
+                    "a key must be a plain value",
+                    key_node.start_mark,
+                )
+            if key in mapping:
+                raise DuplicateKeyError(str(key), key_node.start_mark)
+            mapping[key] = self.construct_object(value_node, deep=deep)
+        return mapping
+
+
+class DuplicateKeyError(yaml.constructor.ConstructorError):
+    def __init__(self, key: str, mark: yaml.Mark) -> None:
+        super().__init__(None, None, f"duplicate key {key!r}", mark)
+        self.key = key
+
+
+StrictLoader.add_constructor("tag:yaml.org,2002:map", StrictLoader.construct_mapping)
+
+
+def _float_as_number(loader: StrictLoader, node: yaml.ScalarNode) -> float:
+    return float(str(loader.construct_scalar(node)))
+
+
+def _int_as_number(loader: StrictLoader, node: yaml.ScalarNode) -> int:
+    return int(str(loader.construct_scalar(node)))
+
+
+StrictLoader.add_constructor("tag:yaml.org,2002:float", _float_as_number)
+StrictLoader.add_constructor("tag:yaml.org,2002:int", _int_as_number)
+
+
+def _count_nodes(value: Any, budget: int) -> int:
+    """Walk the loaded value the way serialising it would, giving up past `budget`."""
+    stack = [value]
+    seen = 0
+    while stack:
+        item = stack.pop()
+        seen += 1
+        if seen > budget:
+            return seen
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return seen
+
+
+def parse(text: bytes | str) -> Any:
+    """Parse one YAML document strictly. Raises YamlProblem with a 1-based location."""
+    if len(text) > MAX_FILE_BYTES:
+        raise YamlProblem(
+            f"file is {len(text):,} bytes, more than the {MAX_FILE_BYTES:,}-byte limit",
+            hint="split it up; pack files hold one pack, trigger or sensor each",
+        )
+    try:
+        value = yaml.load(text, Loader=StrictLoader)
+    except DuplicateKeyError as error:
+        mark = error.problem_mark
+        raise YamlProblem(
+            f"duplicate key {error.key!r}",
+            line=mark.line + 1 if mark else None,
+            column=mark.column + 1 if mark else None,
+            field=error.key,
+            hint="each key may appear once in a mapping; remove or merge the repeated one",
+        ) from None
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        problem = " ".join(part for part in (error.context, error.problem) if part)
+        raise YamlProblem(
+            f"invalid YAML: {problem or error}",
+            line=mark.line + 1 if mark else None,
+            column=mark.column + 1 if mark else None,
+            hint="check indentation and quoting near this line",
+        ) from None
+    except yaml.YAMLError as error:
+        raise YamlProblem(f"invalid YAML: {error}") from None
+    except UnicodeDecodeError as error:
+        raise YamlProblem(f"not UTF-8 text: {error.reason} at byte {error.start}") from None
+    if _count_nodes(value, MAX_NODES) > MAX_NODES:
+        raise YamlProblem(
+            f"the document expands to more than {MAX_NODES:,} values (through aliases)",
+            hint="remove the anchors and aliases that repeat large parts of the document",
+        )
+    return value
+
+
+# --------------------------------------------------------------------------- locating fields
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    line: int
+    column: int
+    source: str | None = None
+    """The scalar exactly as written, when the location is a scalar."""
+
+
+def locate(text: bytes | str, path: Sequence[str | int]) -> Location | None:
+    """Find where the value at `path` (mapping keys and list indexes) was written.
+
+    Falls back to the deepest ancestor that exists, so a missing key points at its mapping.
+    Only called on the error path, so composing the node tree again is affordable.
+    """
+    try:
+        node: yaml.Node | None = yaml.compose(text, Loader=StrictLoader)
+    except yaml.YAMLError:
+        return None
+    if node is None:
+        return None
+    found = _mark(node)
+    for step in path:
+        child = _child(node, step)
+        if child is None:
+            break
+        key_node, node = child
+        if isinstance(node, yaml.ScalarNode):
+            found = _mark(node)
+        else:
+            found = Location(key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+    return found
+
+
+def _mark(node: yaml.Node) -> Location:
+    source = None
+    if isinstance(node, yaml.ScalarNode):
+        source = str(node.value) if not node.style else None
+    return Location(node.start_mark.line + 1, node.start_mark.column + 1, source)
+
+
+def _child(node: yaml.Node, step: str | int) -> tuple[yaml.Node, yaml.Node] | None:
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.value == str(step):
+                return key_node, value_node
+    elif (
+        isinstance(node, yaml.SequenceNode)
+        and isinstance(step, int)
+        and 0 <= step < len(node.value)
+    ):
+        item = node.value[step]
+        return item, item
+    return None
