@@ -58,7 +58,7 @@ PACK_RULES: Mapping[str, Rule] = {
     "ref": Rule("string", required=True, min_length=1, max_length=255, is_ref=True),
     "label": _LABEL,
     "description": Rule("string", required=True, min_length=1),
-    "version": Rule("string", nullable=True, is_semver=True),
+    "version": Rule("string", nullable=True, max_length=64, is_semver=True),
     "conf_schema": Rule("schema", nullable=True),
     "config": Rule("object", nullable=True),
     "meta": Rule("object", nullable=True),

@@ -369,9 +369,20 @@ def _changed_fields(
 
 
 def json_equal(left: Any, right: Any) -> bool:
-    """Equality of JSON values that, unlike ==, tells true from 1 and 1 from 1.0."""
+    """Equality of JSON values that, unlike ==, tells true from 1.
+
+    Numbers compare by value: JSON has one number type, and PostgreSQL's jsonb hands large
+    floats back as integers, which must not read as a change on every run.
+    """
     if type(left) is not type(right):
-        return False
+        numbers = (int, float)
+        return (
+            isinstance(left, numbers)
+            and isinstance(right, numbers)
+            and not isinstance(left, bool)
+            and not isinstance(right, bool)
+            and left == right
+        )
     if isinstance(left, dict):
         return left.keys() == right.keys() and all(
             json_equal(value, right[key]) for key, value in left.items()

@@ -85,11 +85,15 @@ def config_issues(config: dict[str, Any], conf_schema: dict[str, Any]) -> list[F
                 hint="inline the referenced schema under $defs and point at it with #/$defs/...",
             )
         ]
+    secret_values = [str(value) for value in _values_at(config, secrets)]
     for error in errors:
         where = tuple(error.absolute_path)
         message = error.message
         if any(where[: len(secret)] == secret for secret in secrets):
             message = f"the secret value fails the schema's {error.validator!r} check"
+        elif any(value in message for value in secret_values):
+            # An error on an enclosing object quotes the whole object, secrets included.
+            message = f"the value (holding secrets) fails the schema's {error.validator!r} check"
         issues.append(
             FieldIssue(
                 ("config", *where),
@@ -98,6 +102,17 @@ def config_issues(config: dict[str, Any], conf_schema: dict[str, Any]) -> list[F
             )
         )
     return issues
+
+
+def _values_at(config: Any, paths: list[tuple[str, ...]]) -> Iterator[Any]:
+    for path in paths:
+        holder = config
+        for step in path:
+            if not isinstance(holder, dict) or step not in holder:
+                break
+            holder = holder[step]
+        else:
+            yield holder
 
 
 def secret_paths(conf_schema: Any) -> list[tuple[str, ...]]:

@@ -1,0 +1,1 @@
+"""The database edge: schema, engines, migrations, reading actual state and applying plans."""

@@ -1,0 +1,151 @@
+"""Engines for SQLite (the default) and PostgreSQL (production), set up for atomic applies."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+
+DEFAULT_DATABASE_URL = "sqlite:///attune-sync.db"
+"""A database file in the current directory."""
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+PG_CONNECT_TIMEOUT_S = 10
+
+SQLITE_BEGIN_OPTION = "sqlite_begin"
+"""Execution option naming the SQLite BEGIN flavour of a connection's transactions.
+
+Default "IMMEDIATE": the write lock is taken up front, so a read-then-write transaction never
+fails half-way with SQLITE_BUSY (lock upgrades ignore busy_timeout in WAL mode). Pass
+``conn.execution_options(sqlite_begin="DEFERRED")`` before the first statement for a pure
+reader that must not wait for a running apply.
+"""
+
+_SQLITE_BEGIN_MODES = frozenset({"DEFERRED", "IMMEDIATE", "EXCLUSIVE"})
+
+
+_ESCAPED_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+
+
+def dumps_json(value: Any) -> str:
+    """JSON for both backends, refusing what PostgreSQL's jsonb would refuse.
+
+    NaN/Infinity and NUL characters are accepted by SQLite but rejected by jsonb; failing on
+    both keeps a tree that works against a development SQLite from failing in production.
+    """
+    text = json.dumps(value, allow_nan=False, ensure_ascii=False)
+    if "\\u0000" in text and _ESCAPED_NUL.search(text):
+        raise ValueError("JSON strings may not contain NUL (\\u0000) characters")
+    return text
+
+
+class DatabaseError(Exception):
+    """The database URL is unusable or the server cannot be reached.
+
+    The message names the URL with its password masked, so it is safe to log.
+    """
+
+    def __init__(self, message: str, *, url: str) -> None:
+        super().__init__(message)
+        self.url = url
+
+
+def mask_url(url: str | URL) -> str:
+    """The URL as text with any password replaced by ``***``."""
+    try:
+        parsed = make_url(url) if isinstance(url, str) else url
+    except ArgumentError:
+        # Not parseable, so we cannot tell where a password would be; show only the scheme.
+        text = str(url)
+        return text.split("://", 1)[0] + "://***" if "://" in text else "***"
+    return parsed.render_as_string(hide_password=True)
+
+
+def normalise_url(url: str) -> URL:
+    """Parse `url`, pinning PostgreSQL to psycopg 3 and rejecting unsupported backends."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise DatabaseError(f"invalid database URL {mask_url(url)!r}: {exc}", url=url) from exc
+    backend = parsed.get_backend_name()
+    driver = parsed.get_driver_name() if "+" in parsed.drivername else None
+    if backend in ("postgresql", "postgres") and driver in (None, "psycopg"):
+        return parsed.set(drivername="postgresql+psycopg")
+    if backend == "sqlite" and driver in (None, "pysqlite"):
+        return parsed.set(drivername="sqlite+pysqlite")
+    raise DatabaseError(
+        f"unsupported database URL {mask_url(url)!r}: "
+        "use sqlite:///path/to.db or postgresql://user@host/dbname",
+        url=url,
+    )
+
+
+def make_engine(url: str, *, check: bool = True, echo: bool = False) -> Engine:
+    """An engine for `url`; with `check`, connect once so a bad URL fails here, readably."""
+    parsed = normalise_url(url)
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            engine = _sqlite_engine(parsed, echo=echo)
+        else:
+            engine = _postgresql_engine(parsed, echo=echo)
+    except (ArgumentError, NoSuchModuleError) as exc:
+        raise DatabaseError(f"invalid database URL {mask_url(url)!r}: {exc}", url=url) from exc
+    if check:
+        try:
+            with engine.connect():
+                pass
+        except SQLAlchemyError as exc:
+            engine.dispose()
+            reason = str(getattr(exc, "orig", None) or exc).strip()
+            raise DatabaseError(
+                f"cannot connect to database {mask_url(url)!r}: {reason}", url=url
+            ) from exc
+    return engine
+
+
+def _postgresql_engine(url: URL, *, echo: bool) -> Engine:
+    connect_args: dict[str, Any] = {"application_name": "attune-sync"}
+    if "connect_timeout" not in url.query:
+        connect_args["connect_timeout"] = PG_CONNECT_TIMEOUT_S
+    # pre_ping: a long-running daemon outlives server restarts and idle-connection reapers.
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        connect_args=connect_args,
+        json_serializer=dumps_json,
+        echo=echo,
+    )
+
+
+def _sqlite_engine(url: URL, *, echo: bool) -> Engine:
+    in_memory = url.database in (None, "", ":memory:") or url.query.get("mode") == "memory"
+    engine = create_engine(url, json_serializer=dumps_json, echo=echo)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # pysqlite's own transaction handling would BEGIN late (only before DML) and commit
+        # around DDL; turn it off and let the "begin" hook below issue the BEGIN.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA foreign_keys = ON")
+            if not in_memory:
+                # WAL lets readers (status, dry runs) proceed while an apply writes.
+                cursor.execute("PRAGMA journal_mode = WAL")
+                cursor.execute("PRAGMA synchronous = NORMAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = str(conn.get_execution_options().get(SQLITE_BEGIN_OPTION, "IMMEDIATE")).upper()
+        if mode not in _SQLITE_BEGIN_MODES:
+            raise ValueError(f"{SQLITE_BEGIN_OPTION} must be one of {sorted(_SQLITE_BEGIN_MODES)}")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine

@@ -1,0 +1,264 @@
+"""The tables, as SQLAlchemy Core objects named after the Attune seed resources.
+
+The sync owns `pack`, `trigger` and `sensor` rows plus its own `sync_*` bookkeeping. `runtime`,
+`action` and `rule` exist so that foreign keys and cascades behave as on an Attune server.
+
+The migration in `attune_sync/migrations/versions` creates the same schema with literal types;
+a test checks that the two never drift apart.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+BUILTIN_RUNTIMES: dict[str, int] = {"shell": 1, "python3": 2, "nodejs": 3, "native": 4}
+"""Runtime ref to id, seeded by the first migration with these stable ids."""
+
+BUILTIN_RUNTIME_LABELS: dict[str, str] = {
+    "shell": "Shell",
+    "python3": "Python 3",
+    "nodejs": "Node.js",
+    "native": "Native",
+}
+
+REF_LENGTH = 255
+LABEL_LENGTH = 255
+VERSION_LENGTH = 64
+ENTRYPOINT_LENGTH = 1024
+"""Column limits: PostgreSQL enforces them, SQLite does not, so the validator must."""
+
+# Deterministic constraint names keep alembic diffs and error messages identical on both
+# backends instead of depending on each server's naming scheme.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware timestamps on both backends.
+
+    SQLite has no time zone type and hands back naive values; storing UTC and re-attaching
+    the zone on read makes the two backends return equal, comparable datetimes.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: timestamps must be timezone-aware")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def _id_type() -> BigInteger:
+    # SQLite only autoincrements an INTEGER PRIMARY KEY (the rowid alias); BIGINT would not be.
+    return BigInteger().with_variant(Integer(), "sqlite")
+
+
+def _json() -> JSON:
+    # jsonb has an equality operator and normalised storage; none_as_null keeps Python None
+    # an SQL NULL rather than the JSON literal 'null'.
+    return JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+
+
+def _id() -> Column[int]:
+    return Column("id", _id_type(), primary_key=True, autoincrement=True)
+
+
+def _ref() -> Column[str]:
+    return Column("ref", String(REF_LENGTH), nullable=False, unique=True)
+
+
+def _timestamps() -> tuple[Column[datetime], Column[datetime]]:
+    return (
+        Column("created", UTCDateTime(), nullable=False, server_default=func.now()),
+        Column("updated", UTCDateTime(), nullable=False, server_default=func.now()),
+    )
+
+
+def _fk(name: str, target: str, *, nullable: bool, ondelete: str | None = None) -> Column[int]:
+    return Column(
+        name,
+        _id_type(),
+        ForeignKey(f"{target}.id", ondelete=ondelete),
+        nullable=nullable,
+        index=True,
+    )
+
+
+# sqlite_autoincrement: never reuse the id of a deleted row, as PostgreSQL's bigserial does not.
+_TABLE_KW: dict[str, Any] = {"sqlite_autoincrement": True}
+
+runtime = Table(
+    "runtime",
+    metadata,
+    _id(),
+    _ref(),
+    Column("label", String(LABEL_LENGTH), nullable=False),
+    Column("description", Text, nullable=True),
+    *_timestamps(),
+    **_TABLE_KW,
+)
+
+pack = Table(
+    "pack",
+    metadata,
+    _id(),
+    _ref(),
+    Column("label", String(LABEL_LENGTH), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("version", String(VERSION_LENGTH), nullable=True),
+    Column("conf_schema", _json(), nullable=True),
+    Column("config", _json(), nullable=True),
+    Column("meta", _json(), nullable=True),
+    Column("tags", _json(), nullable=False, server_default=text("'[]'")),
+    Column("runtime_deps", _json(), nullable=False, server_default=text("'[]'")),
+    Column("is_standard", Boolean, nullable=False, server_default=text("false")),
+    *_timestamps(),
+    **_TABLE_KW,
+)
+
+trigger = Table(
+    "trigger",
+    metadata,
+    _id(),
+    _ref(),
+    # Nullable: system-wide triggers belong to no pack.
+    _fk("pack", "pack", nullable=True, ondelete="CASCADE"),
+    Column("pack_ref", String(REF_LENGTH), nullable=True),
+    Column("label", String(LABEL_LENGTH), nullable=False),
+    Column("description", Text, nullable=True),
+    Column("enabled", Boolean, nullable=False, server_default=text("true")),
+    Column("param_schema", _json(), nullable=True),
+    Column("out_schema", _json(), nullable=True),
+    *_timestamps(),
+    **_TABLE_KW,
+)
+
+sensor = Table(
+    "sensor",
+    metadata,
+    _id(),
+    _ref(),
+    _fk("pack", "pack", nullable=False, ondelete="CASCADE"),
+    Column("pack_ref", String(REF_LENGTH), nullable=False),
+    Column("label", String(LABEL_LENGTH), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("entrypoint", String(ENTRYPOINT_LENGTH), nullable=False),
+    _fk("runtime", "runtime", nullable=False),
+    Column("runtime_ref", String(REF_LENGTH), nullable=False),
+    # NO ACTION: a trigger still used by another pack's sensor must not vanish; NO ACTION (not
+    # RESTRICT) is checked at statement end, so one pack delete may take both along.
+    _fk("trigger", "trigger", nullable=False),
+    Column("trigger_ref", String(REF_LENGTH), nullable=False),
+    Column("enabled", Boolean, nullable=False, server_default=text("true")),
+    Column("param_schema", _json(), nullable=True),
+    *_timestamps(),
+    **_TABLE_KW,
+)
+
+action = Table(
+    "action",
+    metadata,
+    _id(),
+    _ref(),
+    _fk("pack", "pack", nullable=False, ondelete="CASCADE"),
+    Column("pack_ref", String(REF_LENGTH), nullable=False),
+    Column("label", String(LABEL_LENGTH), nullable=False),
+    Column("description", Text, nullable=True),
+    Column("entrypoint", String(ENTRYPOINT_LENGTH), nullable=True),
+    _fk("runtime", "runtime", nullable=True),
+    *_timestamps(),
+    **_TABLE_KW,
+)
+
+rule = Table(
+    "rule",
+    metadata,
+    _id(),
+    _ref(),
+    _fk("pack", "pack", nullable=False, ondelete="CASCADE"),
+    Column("pack_ref", String(REF_LENGTH), nullable=False),
+    Column("label", String(LABEL_LENGTH), nullable=False),
+    Column("description", Text, nullable=True),
+    # NO ACTION like sensor.trigger: deleting a pack must not silently take another pack's
+    # rules with it; the delete fails instead and the whole apply rolls back.
+    _fk("action", "action", nullable=False),
+    Column("action_ref", String(REF_LENGTH), nullable=False),
+    _fk("trigger", "trigger", nullable=False),
+    Column("trigger_ref", String(REF_LENGTH), nullable=False),
+    Column("enabled", Boolean, nullable=False, server_default=text("true")),
+    *_timestamps(),
+    **_TABLE_KW,
+)
+
+sync_managed_pack = Table(
+    "sync_managed_pack",
+    metadata,
+    # A pack created through the API has no row here, so the sync never deletes it.
+    Column(
+        "pack_id",
+        _id_type(),
+        ForeignKey("pack.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("folder", Text, nullable=False),
+    Column("content_hash", Text, nullable=False),
+    Column("synced_at", UTCDateTime(), nullable=False),
+)
+
+sync_run = Table(
+    "sync_run",
+    metadata,
+    _id(),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("finished_at", UTCDateTime(), nullable=True),
+    Column("revision", String(255), nullable=True),
+    Column("result", String(32), nullable=False),
+    Column("created", Integer, nullable=False, server_default=text("0")),
+    Column("updated", Integer, nullable=False, server_default=text("0")),
+    Column("deleted", Integer, nullable=False, server_default=text("0")),
+    Column("held_back", Integer, nullable=False, server_default=text("0")),
+    Column("invalid", Integer, nullable=False, server_default=text("0")),
+    Column("details", _json(), nullable=True),
+    **_TABLE_KW,
+)
+
+TABLES_BY_KIND: dict[str, Table] = {"pack": pack, "trigger": trigger, "sensor": sensor}

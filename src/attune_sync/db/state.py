@@ -1,0 +1,126 @@
+"""Read what the database holds, in a handful of whole-table queries."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import Connection, Row, func, select
+
+from attune_sync.db import schema as t
+from attune_sync.model import (
+    PACK_FIELDS,
+    SENSOR_FIELDS,
+    TRIGGER_FIELDS,
+    ActualObject,
+    ActualState,
+    ManagedInfo,
+)
+
+
+def load_actual(conn: Connection) -> ActualState:
+    """Everything the planner compares against, as one consistent snapshot.
+
+    Run it inside the transaction that will apply the plan, so that nothing changes between
+    reading and writing. `*_ref` values come from joins on the foreign keys (the truth Attune
+    cascades by), not from the denormalised `*_ref` columns.
+    """
+    state = ActualState()
+    state.runtimes = dict(conn.execute(select(t.runtime.c.ref, t.runtime.c.id)).all())
+    state.packs = _packs(conn)
+    state.triggers = _triggers(conn)
+    state.sensors = _sensors(conn)
+    state.managed = _managed(conn)
+    state.action_counts = _counts_by_pack(conn, t.action)
+    state.rule_counts = _counts_by_pack(conn, t.rule)
+    state.rule_trigger_refs = _rule_trigger_refs(conn)
+    return state
+
+
+def _values(row: Row[Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    mapping = row._mapping
+    return {name: mapping[name] for name in fields}
+
+
+def _packs(conn: Connection) -> dict[str, ActualObject]:
+    columns = [t.pack.c.id, t.pack.c.ref, *(t.pack.c[name] for name in PACK_FIELDS)]
+    return {
+        row.ref: ActualObject(id=row.id, ref=row.ref, values=_values(row, PACK_FIELDS))
+        for row in conn.execute(select(*columns))
+    }
+
+
+def _triggers(conn: Connection) -> dict[str, ActualObject]:
+    own = [name for name in TRIGGER_FIELDS if name != "pack_ref"]
+    query = select(
+        t.trigger.c.id,
+        t.trigger.c.ref,
+        t.trigger.c.pack.label("pack_id"),
+        t.pack.c.ref.label("pack_ref"),
+        *(t.trigger.c[name] for name in own),
+    ).outerjoin(t.pack, t.trigger.c.pack == t.pack.c.id)
+    return {
+        row.ref: ActualObject(
+            id=row.id, ref=row.ref, values=_values(row, TRIGGER_FIELDS), pack_id=row.pack_id
+        )
+        for row in conn.execute(query)
+    }
+
+
+def _sensors(conn: Connection) -> dict[str, ActualObject]:
+    joined = {"pack_ref", "runtime_ref", "trigger_ref"}
+    own = [name for name in SENSOR_FIELDS if name not in joined]
+    query = (
+        select(
+            t.sensor.c.id,
+            t.sensor.c.ref,
+            t.sensor.c.pack.label("pack_id"),
+            t.pack.c.ref.label("pack_ref"),
+            t.runtime.c.ref.label("runtime_ref"),
+            t.trigger.c.ref.label("trigger_ref"),
+            *(t.sensor.c[name] for name in own),
+        )
+        .join(t.pack, t.sensor.c.pack == t.pack.c.id)
+        .join(t.runtime, t.sensor.c.runtime == t.runtime.c.id)
+        .join(t.trigger, t.sensor.c.trigger == t.trigger.c.id)
+    )
+    return {
+        row.ref: ActualObject(
+            id=row.id, ref=row.ref, values=_values(row, SENSOR_FIELDS), pack_id=row.pack_id
+        )
+        for row in conn.execute(query)
+    }
+
+
+def _managed(conn: Connection) -> dict[str, ManagedInfo]:
+    m = t.sync_managed_pack
+    query = select(t.pack.c.ref, m.c.folder, m.c.content_hash).join(
+        t.pack, m.c.pack_id == t.pack.c.id
+    )
+    return {
+        row.ref: ManagedInfo(folder=row.folder, content_hash=row.content_hash)
+        for row in conn.execute(query)
+    }
+
+
+def _counts_by_pack(conn: Connection, table: Any) -> dict[str, int]:
+    query = (
+        select(t.pack.c.ref, func.count(table.c.id))
+        .join(t.pack, table.c.pack == t.pack.c.id)
+        .group_by(t.pack.c.ref)
+    )
+    return dict(conn.execute(query).all())
+
+
+def _rule_trigger_refs(conn: Connection) -> dict[str, list[tuple[str, str | None]]]:
+    r = t.rule
+    query = (
+        select(t.trigger.c.ref.label("trigger_ref"), r.c.ref, t.pack.c.ref.label("pack_ref"))
+        .join(t.trigger, r.c.trigger == t.trigger.c.id)
+        .outerjoin(t.pack, r.c.pack == t.pack.c.id)
+        .order_by(t.trigger.c.ref, r.c.ref)
+    )
+    found: defaultdict[str, list[tuple[str, str | None]]] = defaultdict(list)
+    for row in conn.execute(query):
+        found[row.trigger_ref].append((row.ref, row.pack_ref))
+    return dict(found)

@@ -1,0 +1,301 @@
+"""Reading a packs tree: what is a pack, identity by ref, clashes, strays, vanishing files."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from attune_sync import reader
+from attune_sync.reader import DocumentCache, TreeChanged, TreeUnreadable, read_tree
+from core.trees import pack_doc, sensor_doc, trigger_doc
+
+MakeTree = Callable[[dict[str, str]], Path]
+BUNDLED = Path(__file__).resolve().parents[2] / "packs"
+
+
+def test_bundled_tree_counts() -> None:
+    state = read_tree(BUNDLED)
+    assert state.invalid == []
+    assert state.warnings == []
+    assert len(state.packs) == 8
+    assert sum(len(b.triggers) for b in state.packs.values()) == 13
+    assert sum(len(b.sensors) for b in state.packs.values()) == 6
+    assert state.packs["core"].triggers["core.manual"].source == "core/triggers/manual.yaml"
+    assert "monitoring.disk_space" in state.packs["monitoring"].sensors
+
+
+def test_pack_is_a_direct_subfolder_with_pack_yaml_or_yml(make_tree: MakeTree) -> None:
+    root = make_tree(
+        {
+            "one/pack.yaml": pack_doc("one"),
+            "two/pack.yml": pack_doc("two"),
+            "notapack/readme.txt": "hello",
+            "loose.yaml": pack_doc("loose"),
+            "outer/inner/pack.yaml": pack_doc("inner"),
+        }
+    )
+    state = read_tree(root)
+    assert sorted(state.packs) == ["one", "two"]
+    assert state.invalid == []
+    [warning] = state.warnings
+    assert warning.path == "outer/inner/pack.yaml"
+    assert warning.severity == "warning"
+    assert warning.message == "this YAML file is not read"
+
+
+def test_both_pack_yaml_and_pack_yml_is_an_error(make_tree: MakeTree) -> None:
+    root = make_tree({"p/pack.yaml": pack_doc("p"), "p/pack.yml": pack_doc("p")})
+    [invalid] = read_tree(root).invalid
+    assert invalid.ref == "p"
+    assert invalid.problems[0].message == "both pack.yaml and pack.yml exist"
+
+
+def test_dot_folders_and_dot_files_are_ignored(make_tree: MakeTree) -> None:
+    root = make_tree(
+        {
+            ".git/pack.yaml": pack_doc("git"),
+            ".worktrees/abc/p/pack.yaml": pack_doc("p"),
+            "p/pack.yaml": pack_doc("p"),
+            "p/triggers/.hidden.yaml": "not: [valid",
+            "p/.cache/x.yaml": "x: 1",
+        }
+    )
+    state = read_tree(root)
+    assert list(state.packs) == ["p"]
+    assert state.packs["p"].triggers == {}
+    assert state.warnings == []
+
+
+def test_identity_is_the_ref_not_the_folder(make_tree: MakeTree) -> None:
+    root = make_tree({"some-folder/pack.yaml": pack_doc("real.ref")})
+    bundle = read_tree(root).packs["real.ref"]
+    assert bundle.folder == "some-folder"
+    assert bundle.pack.ref == "real.ref"
+
+
+def test_two_folders_with_one_ref_name_both_and_apply_neither(make_tree: MakeTree) -> None:
+    root = make_tree(
+        {
+            "a/pack.yaml": pack_doc("dup"),
+            "b/pack.yaml": pack_doc("dup", label="Other"),
+            "ok/pack.yaml": pack_doc("ok"),
+        }
+    )
+    state = read_tree(root)
+    assert list(state.packs) == ["ok"]
+    assert [(i.folder, i.ref) for i in state.invalid] == [("a", "dup"), ("b", "dup")]
+    assert state.invalid[0].problems[0].message == "pack ref 'dup' is also declared by b/"
+    assert state.invalid[1].problems[0].message == "pack ref 'dup' is also declared by a/"
+
+
+def test_same_ref_as_an_invalid_folder_blocks_the_valid_one(make_tree: MakeTree) -> None:
+    root = make_tree(
+        {"a/pack.yaml": pack_doc("dup"), "b/pack.yaml": pack_doc("dup", extra="x: 1\n")}
+    )
+    state = read_tree(root)
+    assert state.packs == {}
+    folders = {i.folder: [p.message for p in i.problems] for i in state.invalid}
+    assert "pack ref 'dup' is also declared by b/" in folders["a"]
+    assert "pack ref 'dup' is also declared by a/" in folders["b"]
+
+
+def test_duplicate_trigger_refs_across_packs(make_tree: MakeTree) -> None:
+    root = make_tree(
+        {
+            "a/pack.yaml": pack_doc("a"),
+            "a/triggers/x.yaml": "ref: a.b.x\nlabel: X\n",
+            "ab/pack.yaml": pack_doc("a.b"),
+            "ab/triggers/x.yaml": trigger_doc(),
+            "c/pack.yaml": pack_doc("c"),
+        }
+    )
+    state = read_tree(root)
+    assert list(state.packs) == ["c"]
+    problems = {i.folder: i.problems for i in state.invalid}
+    [pa] = problems["a"]
+    [pb] = problems["ab"]
+    assert pa.path == "a/triggers/x.yaml"
+    assert pa.message == "trigger a.b.x is also declared by ab/triggers/x.yaml"
+    assert pb.message == "trigger a.b.x is also declared by a/triggers/x.yaml"
+
+
+def test_duplicate_ref_within_one_pack(make_tree: MakeTree) -> None:
+    root = make_tree(
+        {
+            "p/pack.yaml": pack_doc("p"),
+            "p/triggers/t.yaml": trigger_doc(),
+            "p/triggers/u.yaml": "ref: p.t\nlabel: U\n",
+        }
+    )
+    [invalid] = read_tree(root).invalid
+    [problem] = invalid.problems
+    assert problem.path == "p/triggers/u.yaml"
+    assert problem.message == "trigger ref 'p.t' is also declared by p/triggers/t.yaml"
+
+
+def test_stray_yaml_is_a_warning_not_an_error(make_tree: MakeTree) -> None:
+    root = make_tree(
+        {
+            "p/pack.yaml": pack_doc("p"),
+            "p/triggers/t.yaml": trigger_doc(),
+            "p/triggers/sub/x.yaml": trigger_doc(),
+            "p/extra.yaml": "a: 1",
+            "p/actions/run.yaml": "a: 1",
+        }
+    )
+    state = read_tree(root)
+    assert list(state.packs["p"].triggers) == ["p.t"]
+    by_path = {w.path: w for w in state.warnings}
+    assert set(by_path) == {"p/triggers/sub/x.yaml", "p/extra.yaml", "p/actions"}
+    assert all(w.severity == "warning" for w in state.warnings)
+    assert by_path["p/triggers/sub/x.yaml"].message == "this YAML file is not read"
+    assert "not synced by attune-sync yet" in by_path["p/actions"].message
+    assert state.problems == state.warnings
+
+
+def test_components_without_pack_yaml_warn(make_tree: MakeTree) -> None:
+    root = make_tree({"orphan/triggers/t.yaml": trigger_doc()})
+    state = read_tree(root)
+    assert state.packs == {}
+    assert state.invalid == []
+    [warning] = state.warnings
+    assert warning.path == "orphan"
+    assert "no pack.yaml" in warning.message
+
+
+def test_missing_root_is_unreadable(tmp_path: Path) -> None:
+    with pytest.raises(TreeUnreadable, match="does not exist"):
+        read_tree(tmp_path / "nope")
+
+
+def test_root_that_is_a_file_is_unreadable(tmp_path: Path) -> None:
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(TreeUnreadable, match="is not a folder"):
+        read_tree(tmp_path / "f")
+
+
+def test_root_through_symlink_is_resolved(make_tree: MakeTree, tmp_path: Path) -> None:
+    root = make_tree({"p/pack.yaml": pack_doc("p")})
+    link = tmp_path / "link"
+    link.symlink_to(root)
+    state = read_tree(link)
+    assert state.root == str(root.resolve())
+    assert list(state.packs) == ["p"]
+
+
+def _delete_after_listing(monkeypatch: pytest.MonkeyPatch, victim: Path) -> None:
+    real = reader._list_pack
+
+    def listing_then_delete(folder: Path) -> reader._Listing:
+        found = real(folder)
+        if victim.exists():
+            victim.unlink()
+        return found
+
+    monkeypatch.setattr(reader, "_list_pack", listing_then_delete)
+
+
+def test_file_vanishing_between_listing_and_reading_is_tree_changed(
+    make_tree: MakeTree, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_tree({"p/pack.yaml": pack_doc("p"), "p/triggers/t.yaml": trigger_doc()})
+    _delete_after_listing(monkeypatch, root / "p" / "triggers" / "t.yaml")
+    with pytest.raises(TreeChanged, match=r"p/triggers/t\.yaml vanished while being read"):
+        read_tree(root)
+
+
+def test_file_vanishing_between_stat_and_open_is_tree_changed(
+    make_tree: MakeTree, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_tree({"p/pack.yaml": pack_doc("p"), "p/triggers/t.yaml": trigger_doc()})
+    victim = root / "p" / "triggers" / "t.yaml"
+
+    def open_after_delete(path: str, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        if os.fspath(path) == str(victim) and victim.exists():
+            victim.unlink()
+        return open(path, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(reader, "open", open_after_delete, raising=False)
+    with pytest.raises(TreeChanged, match="vanished"):
+        read_tree(root)
+
+
+def test_folder_vanishing_mid_read_is_tree_changed(
+    make_tree: MakeTree, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_tree({"p/pack.yaml": pack_doc("p"), "q/pack.yaml": pack_doc("q")})
+    real = reader._read_pack
+
+    def read_then_remove_q(root_: Path, folder: str, *args):  # type: ignore[no-untyped-def]
+        result = real(root_, folder, *args)
+        if folder == "p":
+            (root / "q" / "pack.yaml").unlink()
+            (root / "q").rmdir()
+        return result
+
+    monkeypatch.setattr(reader, "_read_pack", read_then_remove_q)
+    with pytest.raises(TreeChanged, match="vanished while being read"):
+        read_tree(root)
+
+
+def test_unparsable_pack_yaml_is_invalid_without_ref(make_tree: MakeTree) -> None:
+    root = make_tree({"p/pack.yaml": "ref: p\nlabel: [\n", "p/triggers/t.yaml": trigger_doc()})
+    [invalid] = read_tree(root).invalid
+    assert invalid.ref is None
+    assert invalid.folder == "p"
+    assert invalid.problems[0].path == "p/pack.yaml"
+    assert invalid.problems[0].message.startswith("invalid YAML")
+
+
+def test_broken_component_makes_its_pack_invalid_with_ref(make_tree: MakeTree) -> None:
+    root = make_tree(
+        {
+            "p/pack.yaml": pack_doc("p"),
+            "p/sensors/s.yaml": sensor_doc("p.t") + "enabled: yes\n",
+            "q/pack.yaml": pack_doc("q"),
+        }
+    )
+    state = read_tree(root)
+    assert list(state.packs) == ["q"]
+    [invalid] = state.invalid
+    assert invalid.ref == "p"
+    [problem] = invalid.problems
+    assert (problem.path, problem.line, problem.field) == ("p/sensors/s.yaml", 6, "enabled")
+    assert state.invalid_refs == {"p"}
+
+
+def test_cache_reparses_only_changed_files(make_tree: MakeTree) -> None:
+    root = make_tree({"p/pack.yaml": pack_doc("p"), "p/triggers/t.yaml": trigger_doc()})
+    cache = DocumentCache()
+    first = read_tree(root, cache)
+    assert cache.parsed == 2
+    again = read_tree(root, cache)
+    assert cache.parsed == 2
+    assert again.packs["p"].content_hash == first.packs["p"].content_hash
+    (root / "p" / "triggers" / "t.yaml").write_text(trigger_doc("Changed label"))
+    changed = read_tree(root, cache)
+    assert cache.parsed == 3
+    assert changed.packs["p"].triggers["p.t"].label == "Changed label"
+    assert changed.packs["p"].content_hash != first.packs["p"].content_hash
+    (root / "p" / "triggers" / "t.yaml").unlink()
+    read_tree(root, cache)
+    assert set(cache.entries) == {"p/pack.yaml"}
+
+
+def test_defaults_of_optional_fields(make_tree: MakeTree) -> None:
+    root = make_tree(
+        {
+            "p/pack.yaml": pack_doc("p"),
+            "p/triggers/t.yaml": "label: T\n",
+            "p/sensors/s.yaml": sensor_doc("p.t"),
+        }
+    )
+    bundle = read_tree(root).packs["p"]
+    trigger = bundle.triggers["p.t"]
+    assert (trigger.enabled, trigger.description, trigger.param_schema) == (True, None, None)
+    assert bundle.sensors["p.s"].enabled is True
+    assert bundle.pack.tags == ()
+    assert bundle.pack.is_standard is False
