@@ -6,12 +6,14 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import NoReturn
 
 import structlog
 
 from . import render
-from .db.engine import DEFAULT_DATABASE_URL, DatabaseError, make_engine
+from .daemon.commands import add_status_parser, add_watch_parser, cmd_status, cmd_watch
+from .db.engine import DEFAULT_DATABASE_URL, DatabaseError, make_engine, mask_url
 from .db.migrate import upgrade
 from .db.schema import BUILTIN_RUNTIMES
 from .db.state import load_actual
@@ -95,13 +97,21 @@ def build_parser() -> argparse.ArgumentParser:
     apply = commands.add_parser("apply", help="make the database equal to the packs folder")
     common(apply, DEFAULT_DATABASE_URL)
     guards(apply)
+    add_watch_parser(commands, common, guards)
+    add_status_parser(commands, common)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging(args.log_format, args.log_level)
-    handler = {"validate": cmd_validate, "diff": cmd_diff, "apply": cmd_apply}[args.command]
+    handler = {
+        "validate": cmd_validate,
+        "diff": cmd_diff,
+        "apply": cmd_apply,
+        "watch": cmd_watch,
+        "status": cmd_status,
+    }[args.command]
     return handler(args)
 
 
@@ -180,8 +190,6 @@ def cmd_apply(args: argparse.Namespace) -> int:
     except (TreeUnreadable, TreeChanged) as error:
         return _fail(args, f"{error}; nothing was applied", EXIT_FAILED)
     except Exception as error:
-        from datetime import UTC, datetime
-
         record_failure(engine, datetime.now(UTC), revision, str(error))
         log.exception("apply failed; everything was rolled back")
         return _fail(args, f"apply failed and was rolled back: {error}", EXIT_FAILED)
@@ -203,19 +211,13 @@ def cmd_apply(args: argparse.Namespace) -> int:
         print(
             f"Apply complete: {plan.count('create')} added, {plan.count('update')} changed, "
             f"{plan.count('delete')} destroyed in {outcome.seconds:.2f}s"
-            f" (database {_masked(args.database)})."
+            f" (database {mask_url(args.database)})."
         )
     if plan.invalid:
         return EXIT_INVALID
     if plan.held_back:
         return EXIT_HELD_BACK
     return EXIT_OK
-
-
-def _masked(url: str) -> str:
-    from .db.engine import mask_url
-
-    return mask_url(url)
 
 
 if __name__ == "__main__":  # pragma: no cover

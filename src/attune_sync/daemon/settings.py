@@ -1,0 +1,55 @@
+"""The daemon's settings: one frozen value, built from flags/env by `commands`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from ..planner import PlanOptions
+
+DriftMode = Literal["revert", "report"]
+
+DEFAULT_QUIET_PERIOD_MS = 300
+DEFAULT_FULL_SYNC_INTERVAL_S = 60.0
+DEFAULT_LISTEN = "0.0.0.0:8080"
+DEFAULT_RUN_TIMEOUT_S = 20.0
+DEFAULT_SHUTDOWN_TIMEOUT_S = 5.0
+DEFAULT_BACKOFF_MAX_S = 30.0
+BACKOFF_FIRST_S = 0.2
+LEADER_RETRY_S = 1.0
+"""How often a standby replica tries to take the leader lock."""
+LINK_RECHECK_S = 1.0
+"""How often the watcher re-resolves PACKS_DIR even without events (git-sync swaps)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    packs_dir: str
+    database_url: str
+    options: PlanOptions = field(default_factory=PlanOptions)
+    quiet_period: float = DEFAULT_QUIET_PERIOD_MS / 1000
+    """Seconds without file events before a run starts (a burst becomes one run)."""
+    full_sync_interval: float = DEFAULT_FULL_SYNC_INTERVAL_S
+    drift: DriftMode = "revert"
+    listen: str | None = DEFAULT_LISTEN
+    """host:port for /healthz, /readyz, /metrics, /status; None turns HTTP off."""
+    run_timeout: float = DEFAULT_RUN_TIMEOUT_S
+    shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT_S
+    force_polling: bool = False
+    backoff_max: float = DEFAULT_BACKOFF_MAX_S
+    leader_retry: float = LEADER_RETRY_S
+    link_recheck: float = LINK_RECHECK_S
+
+    @property
+    def max_batch_delay(self) -> float:
+        """A stream of writes that never goes quiet still gets a run this often."""
+        return max(2.0, 10 * self.quiet_period)
+
+
+def parse_listen(listen: str) -> tuple[str, int]:
+    """'host:port', '[v6]:port' or ':port' (all interfaces)."""
+    host, sep, port = listen.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ValueError(f"--listen must be HOST:PORT, not {listen!r}")
+    host = host.strip("[]") or "0.0.0.0"
+    return host, int(port)

@@ -1,0 +1,117 @@
+"""`attune-sync status`: recent runs and each managed pack's standing, from the database."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, inspect, select
+
+from ..db import schema as t
+from ..db.runs import recent_runs
+from .state import owning_pack
+
+COMMITTED = ("applied", "noop", "invalid", "held_back")
+
+
+def read_status(conn: Connection, limit: int = 10) -> dict[str, Any] | None:
+    """None when the database was never synced (no schema)."""
+    if not inspect(conn).has_table("sync_run"):
+        return None
+    runs = recent_runs(conn, limit)
+    m = t.sync_managed_pack
+    managed = {
+        str(row.ref): {"folder": row.folder, "synced_at": _iso(row.synced_at)}
+        for row in conn.execute(
+            select(t.pack.c.ref, m.c.folder, m.c.synced_at)
+            .join(t.pack, m.c.pack_id == t.pack.c.id)
+            .order_by(t.pack.c.ref)
+        )
+    }
+    latest = next((run for run in runs if run["result"] in COMMITTED), None)
+    details: dict[str, Any] = (latest or {}).get("details") or {}
+    packs: dict[str, dict[str, Any]] = {
+        ref: {"state": "in_sync", **info} for ref, info in managed.items()
+    }
+    for item in details.get("held_back", []):
+        owner = owning_pack(str(item["ref"]), set(packs), str(item["kind"]))
+        entry = packs.setdefault(owner, {"state": "held_back"})
+        entry["state"] = "held_back"
+        entry.setdefault("held_back", []).append(item)
+    for pack in details.get("invalid_packs", []):
+        key = pack.get("ref") or f"folder:{pack['folder']}"
+        entry = packs.setdefault(key, {})
+        entry.update(state="invalid", folder=pack["folder"], errors=list(pack["problems"]))
+    last = runs[0] if runs else None
+    current_error = (
+        (last.get("details") or {}).get("error") if last and last["result"] == "failed" else None
+    )
+    return {
+        "runs": [_run_json(run) for run in runs],
+        "packs": dict(sorted(packs.items())),
+        "last_run_failed": current_error,
+    }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _run_json(run: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": run["id"],
+        "started_at": _iso(run["started_at"]),
+        "finished_at": _iso(run["finished_at"]),
+        "revision": run["revision"],
+        "result": run["result"],
+        "created": run["created"],
+        "updated": run["updated"],
+        "deleted": run["deleted"],
+        "held_back": run["held_back"],
+        "invalid": run["invalid"],
+        "error": (run.get("details") or {}).get("error"),
+    }
+
+
+def render_status(status: dict[str, Any]) -> str:
+    lines = ["Recent runs (newest first):"]
+    if not status["runs"]:
+        lines.append("  none yet")
+    for run in status["runs"]:
+        when = (run["started_at"] or "")[:19].replace("T", " ")
+        revision = (run["revision"] or "-")[:12]
+        counts = f"+{run['created']} ~{run['updated']} -{run['deleted']}"
+        extra = ""
+        if run["held_back"]:
+            extra += f", {run['held_back']} held back"
+        if run["invalid"]:
+            extra += f", {run['invalid']} invalid"
+        if run["error"]:
+            extra += f": {run['error']}"
+        lines.append(f"  {when}Z  {revision:<12}  {run['result']:<9} {counts}{extra}")
+    lines.append("")
+    lines.append("Packs:")
+    if not status["packs"]:
+        lines.append("  none managed")
+    for ref, info in status["packs"].items():
+        state = info["state"]
+        if state == "in_sync":
+            lines.append(f"  {ref}: in sync (folder {info.get('folder')})")
+        elif state == "invalid":
+            lines.append(f"  {ref}: INVALID, left as it was (folder {info.get('folder')})")
+            lines.extend(f"      {error}" for error in info.get("errors", []))
+        else:
+            lines.append(f"  {ref}: HELD BACK")
+            lines.extend(
+                f"      {item['action']} {item['kind']} {item['ref']}: {item['reason']}"
+                for item in info.get("held_back", [])
+            )
+    if status["last_run_failed"]:
+        lines.append("")
+        lines.append(f"The last run failed and was rolled back: {status['last_run_failed']}")
+    return "\n".join(lines)
+
+
+def needs_attention(status: dict[str, Any]) -> bool:
+    packs_ok = all(info["state"] == "in_sync" for info in status["packs"].values())
+    return bool(status["last_run_failed"]) or not packs_ok or not status["runs"]
