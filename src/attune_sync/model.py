@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Kind = Literal["pack", "trigger", "sensor"]
+ComponentKind = Literal["trigger", "sensor"]
 Action = Literal["create", "update", "delete"]
 Severity = Literal["error", "warning"]
 
@@ -132,12 +133,25 @@ class InvalidPack:
     problems: tuple[Problem, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class FolderRead:
+    """What reading one pack folder gave, before refs were compared across folders."""
+
+    result: PackBundle | InvalidPack | None
+    warnings: tuple[Problem, ...]
+    fingerprint: tuple[object, ...]
+    """Names and stat signatures of everything the read looked at: equal means unchanged."""
+
+
 @dataclass(slots=True)
 class DesiredState:
     root: str
+    """The resolved folder the state was read from."""
     packs: dict[str, PackBundle] = field(default_factory=dict)
     invalid: list[InvalidPack] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    folders: dict[str, FolderRead] = field(default_factory=dict)
+    """Per folder, so a later read can reuse the folders it does not read again."""
 
     @property
     def problems(self) -> list[Problem]:
@@ -150,6 +164,8 @@ class DesiredState:
 
 
 # --------------------------------------------------------------------------- actual state
+
+COMPONENT_KINDS: tuple[ComponentKind, ...] = ("trigger", "sensor")
 
 PACK_FIELDS = (
     "label",
@@ -216,12 +232,78 @@ class ActualState:
     rule_trigger_refs: dict[str, list[tuple[str, str | None]]] = field(default_factory=dict)
     """Trigger ref to the (rule ref, rule's pack ref) pairs that use it."""
 
+    _by_pack: dict[str, dict[str | None, set[str]]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+    """Component refs by pack ref, built on first use and kept up to date by `replace_packs`."""
+
     def objects(self, kind: Kind) -> dict[str, ActualObject]:
         if kind == "pack":
             return self.packs
         if kind == "trigger":
             return self.triggers
         return self.sensors
+
+    def components_of(self, kind: Kind, pack_ref: str | None) -> set[str]:
+        """Refs of the triggers or sensors that belong to `pack_ref`."""
+        if self._by_pack is None:
+            self._by_pack = {"trigger": {}, "sensor": {}}
+            for component in COMPONENT_KINDS:
+                index = self._by_pack[component]
+                for ref, row in self.objects(component).items():
+                    index.setdefault(row.values.get("pack_ref"), set()).add(ref)
+        return self._by_pack[kind].get(pack_ref, set())
+
+    def record(self, plan: Plan) -> None:
+        """Change this snapshot as applying `plan` changed the database.
+
+        Lets a long-running process keep one snapshot instead of reading the database back
+        after every run. Rows it creates get id 0: nothing downstream pairs by id.
+        """
+        for change in plan.changes:
+            if change.action == "delete":
+                self._forget(change.kind, change.ref)
+                continue
+            objects = self.objects(change.kind)
+            row = objects.get(change.ref)
+            values = dict(row.values) if row is not None else {}
+            values.update(change.values or {})
+            if row is not None and change.kind != "pack":
+                self._unindex(change.kind, row)
+            fresh = ActualObject(row.id if row is not None else 0, change.ref, values)
+            objects[change.ref] = fresh
+            if change.kind != "pack":
+                self._index(change.kind, fresh)
+            elif change.folder is not None and change.content_hash is not None:
+                self.managed[change.ref] = ManagedInfo(change.folder, change.content_hash)
+        self.managed.update(plan.bookkeeping)
+
+    def _forget(self, kind: Kind, ref: str) -> None:
+        if kind != "pack":
+            row = self.objects(kind).pop(ref, None)
+            if row is not None:
+                self._unindex(kind, row)
+            return
+        for component in COMPONENT_KINDS:
+            for owned in list(self.components_of(component, ref)):
+                self._forget(component, owned)
+        self.packs.pop(ref, None)
+        self.managed.pop(ref, None)
+        self.action_counts.pop(ref, None)
+        self.rule_counts.pop(ref, None)
+        self.rule_trigger_refs = {
+            trigger: kept
+            for trigger, rules in self.rule_trigger_refs.items()
+            if (kept := [(rule, pack) for rule, pack in rules if pack != ref])
+        }
+
+    def _index(self, kind: Kind, row: ActualObject) -> None:
+        if self._by_pack is not None:
+            self._by_pack[kind].setdefault(row.values.get("pack_ref"), set()).add(row.ref)
+
+    def _unindex(self, kind: Kind, row: ActualObject) -> None:
+        if self._by_pack is not None:
+            self._by_pack[kind].get(row.values.get("pack_ref"), set()).discard(row.ref)
 
 
 # --------------------------------------------------------------------------- plan

@@ -13,7 +13,7 @@ broken or missing source from deleting anything live here, where they can be tes
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,8 +47,16 @@ class PlanOptions:
 
 
 def make_plan(
-    desired: DesiredState, actual: ActualState, options: PlanOptions | None = None
+    desired: DesiredState,
+    actual: ActualState,
+    options: PlanOptions | None = None,
+    scope: Collection[str] | None = None,
 ) -> Plan:
+    """The ordered changes that make `actual` equal `desired`.
+
+    `scope` limits the comparison to those pack refs (a caller that knows the other packs
+    are unchanged on both sides); references are still checked across the whole tree.
+    """
     options = options or PlanOptions()
     valid, invalid = settle_references(desired, actual)
     plan = Plan(invalid=invalid, warnings=list(desired.warnings))
@@ -61,12 +69,14 @@ def make_plan(
 
     upserts: list[Change] = []
     deletes: dict[Kind, set[str]] = {"pack": set(), "trigger": set(), "sensor": set()}
-    for ref in sorted(valid):
+    compared = sorted(valid) if scope is None else sorted(set(scope) & valid.keys())
+    for ref in compared:
         bundle = valid[ref]
         upserts.extend(_pack_changes(bundle, actual, plan))
         _component_changes(bundle, actual, upserts, deletes)
 
-    doomed = [ref for ref in actual.managed if ref not in valid and ref not in kept_refs]
+    candidates = actual.managed if scope is None else set(scope) & actual.managed.keys()
+    doomed = [ref for ref in candidates if ref not in valid and ref not in kept_refs]
     held: list[HeldBack] = []
     if doomed and unknown_folders:
         reason = (
@@ -326,8 +336,8 @@ def _component_changes(
             if changed:
                 update = {change.field: values[change.field] for change in changed}
                 upserts.append(Change("update", kind, ref, pack_ref, changed, update))
-        for ref, row in existing.items():
-            if row.values.get("pack_ref") == pack_ref and ref not in specs:
+        for ref in actual.components_of(kind, pack_ref):
+            if ref not in specs:
                 deletes[kind].add(ref)
 
 
@@ -401,37 +411,49 @@ def _hold_back_broken_references(
     actual: ActualState, upserts: list[Change], deletes: dict[Kind, set[str]]
 ) -> list[HeldBack]:
     """Hold back deletes of triggers that something staying in the database still uses."""
+    if not deletes["trigger"] and not deletes["pack"]:
+        return []
     retargeted = {
         change.ref
         for change in upserts
         if change.kind == "sensor" and change.values and "trigger_ref" in change.values
     }
-    held: list[HeldBack] = []
-    while True:
+    sensors_by_trigger: dict[str, list[tuple[str, str | None]]] = defaultdict(list)
+    for ref, row in actual.sensors.items():
+        sensors_by_trigger[row.values["trigger_ref"]].append((ref, row.values.get("pack_ref")))
+
+    def users(trigger_ref: str) -> list[str]:
         gone_packs = deletes["pack"]
-        gone_sensors = deletes["sensor"] | {
-            ref for ref, row in actual.sensors.items() if row.values.get("pack_ref") in gone_packs
-        }
-        users: dict[str, list[str]] = defaultdict(list)
-        for ref, row in actual.sensors.items():
-            if ref not in gone_sensors and ref not in retargeted:
-                users[row.values["trigger_ref"]].append(f"sensor {ref!r}")
-        for trigger_ref, rules in actual.rule_trigger_refs.items():
-            for rule_ref, rule_pack in rules:
-                if rule_pack not in gone_packs:
-                    users[trigger_ref].append(f"rule {rule_ref!r}")
-        stuck_packs: dict[str, str] = {}
-        for ref in sorted(deletes["trigger"]):
-            if users.get(ref):
-                deletes["trigger"].discard(ref)
-                held.append(HeldBack("delete", "trigger", ref, _still_used(users[ref])))
-        for ref, row in actual.triggers.items():
-            owner = row.values.get("pack_ref")
-            if owner in gone_packs and users.get(ref):
-                stuck_packs.setdefault(owner, f"its trigger {ref!r}: " + _still_used(users[ref]))
-        if not stuck_packs:
+        found = [
+            f"sensor {ref!r}"
+            for ref, pack in sensors_by_trigger.get(trigger_ref, ())
+            if pack not in gone_packs and ref not in deletes["sensor"] and ref not in retargeted
+        ]
+        found += [
+            f"rule {rule!r}"
+            for rule, pack in actual.rule_trigger_refs.get(trigger_ref, ())
+            if pack not in gone_packs
+        ]
+        return found
+
+    held: list[HeldBack] = []
+    for ref in sorted(deletes["trigger"]):
+        found = users(ref)
+        if found:
+            deletes["trigger"].discard(ref)
+            held.append(HeldBack("delete", "trigger", ref, _still_used(found)))
+    # Keeping a pack keeps its sensors, which can keep another pack's trigger: to a fixpoint.
+    while True:
+        stuck: dict[str, str] = {}
+        for pack_ref in sorted(deletes["pack"]):
+            for ref in sorted(actual.components_of("trigger", pack_ref)):
+                found = users(ref)
+                if found:
+                    stuck[pack_ref] = f"its trigger {ref!r}: " + _still_used(found)
+                    break
+        if not stuck:
             return held
-        for pack_ref, reason in stuck_packs.items():
+        for pack_ref, reason in stuck.items():
             deletes["pack"].discard(pack_ref)
             held.append(HeldBack("delete", "pack", pack_ref, reason))
 
@@ -451,27 +473,15 @@ def _delete_changes(actual: ActualState, deletes: dict[Kind, set[str]]) -> list[
             if row.values.get("pack_ref") in gone_packs:
                 continue  # the pack's cascade removes it
             changes.append(Change("delete", kind, ref, row.values.get("pack_ref")))
-    counts = _component_counts(actual)
     for ref in sorted(gone_packs):
         cascade = {
-            "triggers": counts["trigger"].get(ref, 0),
-            "sensors": counts["sensor"].get(ref, 0),
+            "triggers": len(actual.components_of("trigger", ref)),
+            "sensors": len(actual.components_of("sensor", ref)),
             "actions": actual.action_counts.get(ref, 0),
             "rules": actual.rule_counts.get(ref, 0),
         }
         changes.append(Change("delete", "pack", ref, ref, cascade=cascade))
     return changes
-
-
-def _component_counts(actual: ActualState) -> dict[str, dict[str, int]]:
-    counts: dict[str, dict[str, int]] = {"trigger": defaultdict(int), "sensor": defaultdict(int)}
-    components: tuple[Kind, ...] = ("trigger", "sensor")
-    for kind in components:
-        for row in actual.objects(kind).values():
-            owner = row.values.get("pack_ref")
-            if owner is not None:
-                counts[kind][owner] += 1
-    return counts
 
 
 _ORDER = {"pack": 0, "trigger": 1, "sensor": 2}

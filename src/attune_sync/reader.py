@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -25,6 +25,7 @@ from .fields import (
 )
 from .model import (
     DesiredState,
+    FolderRead,
     InvalidPack,
     PackBundle,
     PackSpec,
@@ -68,11 +69,11 @@ class DocumentCache:
     match skips parsing (git-sync's new worktree per commit changes every inode, not bytes).
     """
 
-    entries: dict[str, tuple[tuple[int, int, int], Document]] = field(default_factory=dict)
+    entries: dict[str, tuple[tuple[int, int, int, int], Document]] = field(default_factory=dict)
     parsed: int = 0
     """Files parsed since the cache was made: tests and benchmarks read it."""
 
-    def get(self, relpath: str, signature: tuple[int, int, int]) -> Document | None:
+    def get(self, relpath: str, signature: tuple[int, int, int, int]) -> Document | None:
         entry = self.entries.get(relpath)
         if entry is not None and entry[0] == signature:
             return entry[1]
@@ -84,30 +85,56 @@ class DocumentCache:
             return entry[1]
         return None
 
-    def put(self, signature: tuple[int, int, int], document: Document) -> None:
+    def put(self, signature: tuple[int, int, int, int], document: Document) -> None:
         self.entries[document.relpath] = (signature, document)
 
-    def forget_except(self, seen: set[str]) -> None:
+    def forget_except(self, seen: set[str], within: set[str] | None = None) -> None:
+        """Drop entries of files not seen; with `within`, only under those folders."""
         for relpath in [path for path in self.entries if path not in seen]:
-            del self.entries[relpath]
+            if within is None or relpath.split("/", 1)[0] in within:
+                del self.entries[relpath]
 
 
-def read_tree(root: str | os.PathLike[str], cache: DocumentCache | None = None) -> DesiredState:
-    """Read every pack folder under `root` into the desired state."""
+def read_tree(
+    root: str | os.PathLike[str],
+    cache: DocumentCache | None = None,
+    *,
+    previous: DesiredState | None = None,
+    only: Collection[str] | None = None,
+) -> DesiredState:
+    """Read every pack folder under `root` into the desired state.
+
+    With `previous` and `only` (folder names), only those folders, and folders that were not
+    there before, are read again; the other folders' results are taken from `previous`. The
+    root itself is always listed again, so a pack folder added or removed is never missed.
+    A `previous` read from another resolved root (a git-sync swap) is ignored.
+    """
     resolved = _resolve_root(Path(root))
     state = DesiredState(root=str(resolved))
+    reuse = previous.folders if previous is not None and previous.root == state.root else None
     seen: set[str] = set()
-    bundles: list[PackBundle] = []
     for entry in _list_root(resolved):
         if entry.name.startswith(".") or not _is_dir(entry):
             continue
-        result = _read_pack(resolved, entry.name, cache, seen, state.warnings)
-        if isinstance(result, PackBundle):
-            bundles.append(result)
-        elif result is not None:
-            state.invalid.append(result)
+        folder = entry.name
+        before = reuse.get(folder) if reuse is not None else None
+        if before is not None and only is not None and folder not in only:
+            state.folders[folder] = before
+            continue
+        state.folders[folder] = _read_pack(resolved, folder, cache, seen, before)
     if cache is not None:
-        cache.forget_except(seen)
+        if reuse is not None and only is not None:
+            cache.forget_except(seen, within=set(only))
+        else:
+            cache.forget_except(seen)
+    bundles: list[PackBundle] = []
+    for read in state.folders.values():
+        state.warnings.extend(read.warnings)
+        outcome = read.result
+        if isinstance(outcome, PackBundle):
+            bundles.append(outcome)
+        elif outcome is not None:
+            state.invalid.append(outcome)
     _settle_duplicates(state, bundles)
     return state
 
@@ -206,9 +233,38 @@ def _read_pack(
     folder: str,
     cache: DocumentCache | None,
     seen: set[str],
+    before: FolderRead | None,
+) -> FolderRead:
+    listing = _list_pack(root / folder)
+    files = [(f"{folder}/{entry.name}", entry, "pack") for entry in listing.pack_files]
+    files += [(f"{folder}/{kind}s/{entry.name}", entry, kind) for kind, entry in listing.components]
+    signatures = {relpath: _signature(relpath, entry) for relpath, entry, _ in files}
+    fingerprint = (tuple(signatures.items()), tuple(listing.stray), tuple(listing.unsynced_dirs))
+    seen.update(signatures)
+    if before is not None and before.fingerprint == fingerprint:
+        return before  # nothing in the folder changed since the last read
+    warnings: list[Problem] = []
+    result = _read_listed_pack(root, folder, listing, cache, signatures, warnings)
+    return FolderRead(result, tuple(warnings), fingerprint)
+
+
+def _signature(relpath: str, entry: os.DirEntry[str]) -> tuple[int, int, int, int]:
+    try:
+        stat = entry.stat()
+    except FileNotFoundError:
+        raise TreeChanged(f"{relpath} vanished while being read") from None
+    # ctime too: any write moves it, and unlike mtime it cannot be set back.
+    return (stat.st_mtime_ns, stat.st_ctime_ns, stat.st_size, stat.st_ino)
+
+
+def _read_listed_pack(
+    root: Path,
+    folder: str,
+    listing: _Listing,
+    cache: DocumentCache | None,
+    signatures: dict[str, tuple[int, int, int, int]],
     warnings: list[Problem],
 ) -> PackBundle | InvalidPack | None:
-    listing = _list_pack(root / folder)
     for stray in listing.stray:
         warnings.append(
             Problem(
@@ -248,7 +304,8 @@ def _read_pack(
             )
         )
     pack_entry = listing.pack_files[0]
-    pack_doc = _document(root, f"{folder}/{pack_entry.name}", pack_entry, "pack", cache, seen)
+    pack_path = f"{folder}/{pack_entry.name}"
+    pack_doc = _document(pack_path, pack_entry, "pack", cache, signatures[pack_path])
     problems.extend(pack_doc.problems)
     pack_ref = _pack_ref(pack_doc)
 
@@ -258,7 +315,7 @@ def _read_pack(
     digests = [(pack_doc.relpath, pack_doc.digest)]
     for kind, entry in listing.components:
         relpath = f"{folder}/{kind}s/{entry.name}"
-        doc = _document(root, relpath, entry, kind, cache, seen)
+        doc = _document(relpath, entry, kind, cache, signatures[relpath])
         digests.append((relpath, doc.digest))
         problems.extend(doc.problems)
         if doc.data is None or doc.problems or pack_ref is None:
@@ -335,19 +392,12 @@ def _content_hash(digests: list[tuple[str, str]]) -> str:
 
 
 def _document(
-    root: Path,
     relpath: str,
     entry: os.DirEntry[str],
     kind: DocKind,
     cache: DocumentCache | None,
-    seen: set[str],
+    signature: tuple[int, int, int, int],
 ) -> Document:
-    seen.add(relpath)
-    try:
-        stat = entry.stat()
-    except FileNotFoundError:
-        raise TreeChanged(f"{relpath} vanished while being read") from None
-    signature = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
     if cache is not None:
         hit = cache.get(relpath, signature)
         if hit is not None:

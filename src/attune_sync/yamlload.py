@@ -14,7 +14,8 @@ libyaml allows: `locate` re-reads a file's node tree only when a problem must be
 from __future__ import annotations
 
 import re
-from collections.abc import Hashable, Sequence
+import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,51 +83,129 @@ def _core_schema_resolvers() -> dict[Any, list[tuple[str, re.Pattern[str]]]]:
 
 
 class StrictLoader(_BaseLoader):
-    """libyaml with YAML 1.2 core scalars and duplicate keys refused."""
+    """libyaml's parser and composer, resolving plain scalars by the YAML 1.2 core schema."""
 
     yaml_implicit_resolvers = _core_schema_resolvers()
 
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        if not isinstance(node, yaml.MappingNode):
-            raise yaml.constructor.ConstructorError(
-                None, None, f"expected a mapping, found {node.id}", node.start_mark
-            )
-        self.flatten_mapping(node)
-        mapping: dict[Any, Any] = {}
+
+_INTERN_UP_TO = 64
+_STR = "tag:yaml.org,2002:str"
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+_BOOL = "tag:yaml.org,2002:bool"
+_NULL = "tag:yaml.org,2002:null"
+_MERGE = "tag:yaml.org,2002:merge"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+
+
+class _Unsupported(Exception):
+    def __init__(self, message: str, node: yaml.Node, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.mark = node.start_mark
+        self.hint = hint
+
+
+class _Converter:
+    """Turns libyaml's node tree into plain JSON-like values.
+
+    Replaces PyYAML's generic constructor, which costs more than libyaml's parsing itself:
+    pack files only ever hold JSON values, so the conversion is a direct walk. An aliased
+    node is converted once and shared, as PyYAML does; `_count_nodes` bounds the expansion.
+    """
+
+    def __init__(self) -> None:
+        self.done: dict[int, Any] = {}
+
+    def value(self, node: yaml.Node) -> Any:
+        converted = self.done.get(id(node))
+        if converted is not None:
+            return converted
+        if isinstance(node, yaml.ScalarNode):
+            return self.scalar(node)
+        if isinstance(node, yaml.MappingNode):
+            if node.tag != _MAP:
+                raise _Unsupported(f"the tag {node.tag!r} is not supported", node)
+            mapping: dict[str, Any] = {}
+            self.done[id(node)] = mapping
+            self.fill(mapping, node)
+            return mapping
+        if node.tag != _SEQ:
+            raise _Unsupported(f"the tag {node.tag!r} is not supported", node)
+        items: list[Any] = []
+        self.done[id(node)] = items
+        items.extend(self.value(item) for item in node.value)
+        return items
+
+    def fill(self, mapping: dict[str, Any], node: yaml.MappingNode) -> None:
+        merged: list[yaml.MappingNode] = []
         for key_node, value_node in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if not isinstance(key, Hashable):
-                raise yaml.constructor.ConstructorError(
-                    "while reading a mapping",
-                    node.start_mark,
-                    "a key must be a plain value",
-                    key_node.start_mark,
-                )
+            if type(key_node) is not yaml.ScalarNode:
+                raise _Unsupported("a key must be a plain value, not a list or mapping", key_node)
+            if key_node.tag == _MERGE:
+                merged.extend(self.merge_sources(value_node))
+                continue
+            # Keys are kept as written: JSON keys are strings, and `200:` must stay "200".
+            # Interned: a tree of 41,000 files repeats a few hundred keys millions of times.
+            key = sys.intern(str(key_node.value))
             if key in mapping:
-                raise DuplicateKeyError(str(key), key_node.start_mark)
-            mapping[key] = self.construct_object(value_node, deep=deep)
-        return mapping
+                raise DuplicateKeyError(key, key_node.start_mark)
+            mapping[key] = self.value(value_node)
+        for source in merged:  # YAML merge keys: explicit keys win over merged ones
+            for key, value in self.value(source).items():
+                mapping.setdefault(key, value)
+
+    def merge_sources(self, node: yaml.Node) -> list[yaml.MappingNode]:
+        if type(node) is yaml.MappingNode:
+            return [node]
+        if type(node) is yaml.SequenceNode and all(
+            type(item) is yaml.MappingNode for item in node.value
+        ):
+            return list(node.value)
+        raise _Unsupported("a merge key (<<) needs a mapping or a list of mappings", node)
+
+    def scalar(self, node: yaml.ScalarNode) -> Any:
+        tag, text = node.tag, node.value
+        if tag == _STR:
+            # Short values ("string", "object", refs, labels) repeat as often as keys do.
+            return sys.intern(text) if len(text) <= _INTERN_UP_TO else text
+        try:
+            if tag == _INT:
+                return int(text)
+            if tag == _FLOAT:
+                return float(text)
+        except ValueError:
+            raise _Unsupported(f"{text!r} is not a number", node) from None
+        if tag == _BOOL:
+            if text.lower() in ("true", "false"):
+                return text.lower() == "true"
+            raise _Unsupported(f"{text!r} is not true or false", node)
+        if tag == _NULL:
+            return None
+        raise _Unsupported(
+            f"the tag {tag!r} is not supported",
+            node,
+            hint="pack files hold JSON values: strings, numbers, true/false, null, lists, maps",
+        )
 
 
-class DuplicateKeyError(yaml.constructor.ConstructorError):
+class DuplicateKeyError(yaml.MarkedYAMLError):
     def __init__(self, key: str, mark: yaml.Mark) -> None:
         super().__init__(None, None, f"duplicate key {key!r}", mark)
         self.key = key
 
 
-StrictLoader.add_constructor("tag:yaml.org,2002:map", StrictLoader.construct_mapping)
+MAX_DEPTH_HINT = "flatten the document; nothing in a pack file needs that much nesting"
 
 
-def _float_as_number(loader: StrictLoader, node: yaml.ScalarNode) -> float:
-    return float(str(loader.construct_scalar(node)))
-
-
-def _int_as_number(loader: StrictLoader, node: yaml.ScalarNode) -> int:
-    return int(str(loader.construct_scalar(node)))
-
-
-StrictLoader.add_constructor("tag:yaml.org,2002:float", _float_as_number)
-StrictLoader.add_constructor("tag:yaml.org,2002:int", _int_as_number)
+def _load(text: bytes | str) -> Any:
+    loader = StrictLoader(text)
+    try:
+        node = loader.get_single_node()
+    finally:
+        loader.dispose()
+    return _Converter().value(node) if node is not None else None
 
 
 def _count_nodes(value: Any, budget: int) -> int:
@@ -153,7 +232,16 @@ def parse(text: bytes | str) -> Any:
             hint="split it up; pack files hold one pack, trigger or sensor each",
         )
     try:
-        value = yaml.load(text, Loader=StrictLoader)
+        value = _load(text)
+    except _Unsupported as unsupported:
+        raise YamlProblem(
+            unsupported.message,
+            line=unsupported.mark.line + 1,
+            column=unsupported.mark.column + 1,
+            hint=unsupported.hint,
+        ) from None
+    except RecursionError:
+        raise YamlProblem("the document is nested too deeply", hint=MAX_DEPTH_HINT) from None
     except DuplicateKeyError as error:
         mark = error.problem_mark
         raise YamlProblem(

@@ -5,6 +5,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
@@ -25,6 +26,7 @@ ALL_TABLES = {
     "rule",
     "sync_managed_pack",
     "sync_run",
+    "sync_db_version",
     "alembic_version",
 }
 
@@ -34,7 +36,7 @@ def test_upgrade_creates_every_table_and_the_builtin_runtimes(engine: Engine) ->
     with engine.connect() as conn:
         runtimes = dict(conn.execute(select(t.runtime.c.ref, t.runtime.c.id)).all())
     assert runtimes == t.BUILTIN_RUNTIMES == {"shell": 1, "python3": 2, "nodejs": 3, "native": 4}
-    assert current_revision(engine) == head_revision() == "0001"
+    assert current_revision(engine) == head_revision() == "0002"
 
 
 def test_migrated_schema_matches_the_schema_module(engine: Engine) -> None:
@@ -51,7 +53,7 @@ def test_upgrade_twice_is_a_noop(engine: Engine) -> None:
         refs = conn.execute(select(t.runtime.c.ref).order_by(t.runtime.c.id)).scalars().all()
         versions = conn.execute(text("SELECT version_num FROM alembic_version")).all()
     assert refs == ["shell", "python3", "nodejs", "native", "custom"]
-    assert versions == [("0001",)]
+    assert versions == [("0002",)]
 
 
 def test_runtime_created_after_seeding_gets_a_fresh_id(engine: Engine) -> None:
@@ -68,7 +70,7 @@ def test_fresh_database_has_no_revision(db_url: str) -> None:
     try:
         assert current_revision(engine) is None
         upgrade(engine)
-        assert current_revision(engine) == "0001"
+        assert current_revision(engine) == "0002"
         downgrade(engine, "base")
         assert current_revision(engine) is None
         assert set(inspect(engine).get_table_names()) == {"alembic_version"}
@@ -114,9 +116,64 @@ def test_processes_starting_at_once_all_upgrade_cleanly(db_url: str) -> None:
 
     engine = make_engine(db_url)
     try:
-        assert current_revision(engine) == "0001"
+        assert current_revision(engine) == "0002"
         with engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM runtime")).scalar_one() == 4
             assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar_one() == 1
     finally:
         engine.dispose()
+
+
+def test_every_write_to_a_synced_table_bumps_the_database_version(engine: Engine) -> None:
+    from attune_sync.db.state import read_db_version
+
+    with engine.begin() as conn:
+        before = read_db_version(conn)
+        conn.execute(t.runtime.insert().values(ref="ruby", label="Ruby"))
+    with engine.begin() as conn:
+        after_insert = read_db_version(conn)
+        conn.execute(t.runtime.update().where(t.runtime.c.ref == "ruby").values(label="Ruby 3"))
+    with engine.begin() as conn:
+        after_update = read_db_version(conn)
+        conn.execute(t.runtime.delete().where(t.runtime.c.ref == "ruby"))
+    with engine.begin() as conn:
+        after_delete = read_db_version(conn)
+        conn.execute(t.sync_run.insert().values(started_at=datetime.now(UTC), result="noop"))
+    with engine.begin() as conn:
+        after_history = read_db_version(conn)
+    assert before < after_insert < after_update < after_delete
+    assert after_history == after_delete  # run history is not synced state
+
+
+def test_an_apply_counts_its_own_writes_once(engine: Engine) -> None:
+    from attune_sync.db.apply import apply_plan
+    from attune_sync.db.state import read_db_version
+    from attune_sync.model import Change, Plan
+
+    values = {
+        "label": "P",
+        "description": "d",
+        "version": None,
+        "conf_schema": None,
+        "config": None,
+        "meta": None,
+        "tags": [],
+        "runtime_deps": [],
+        "is_standard": False,
+    }
+    plan = Plan(
+        changes=[
+            Change("create", "pack", ref, ref, values=values, folder=ref, content_hash="h")
+            for ref in ("a", "b", "c")
+        ]
+    )
+    with engine.begin() as conn:
+        before = read_db_version(conn)
+        apply_plan(conn, plan)
+        assert read_db_version(conn) == before + 1
+    with engine.begin() as conn:
+        assert read_db_version(conn) == before + 1
+        apply_plan(conn, Plan())  # nothing to write: not counted
+        conn.execute(t.pack.update().where(t.pack.c.ref == "a").values(label="by hand"))
+    with engine.begin() as conn:
+        assert read_db_version(conn) > before + 1  # someone else's write is counted

@@ -81,6 +81,9 @@ def apply_plan(conn: Connection, plan: Plan, *, now: datetime | None = None) -> 
     applier = _Applier(conn, now)
     result = ApplyResult()
     managed: dict[str, ManagedInfo] = dict(plan.bookkeeping)
+    if not plan.changes and not managed:
+        return result
+    begin_own_writes(conn)
 
     for (action, kind), group in groupby(plan.changes, key=lambda c: (c.action, c.kind)):
         changes = list(group)
@@ -100,7 +103,23 @@ def apply_plan(conn: Connection, plan: Plan, *, now: datetime | None = None) -> 
             managed.update(_bookkeeping(changes))
 
     result.bookkeeping = applier.upsert_managed(managed)
+    end_own_writes(conn)
     return result
+
+
+def begin_own_writes(conn: Connection) -> None:
+    """Silence the change counter's triggers for this transaction's writes.
+
+    Other transactions still see the flag down and count their writes; ours are counted
+    once, by `end_own_writes`. Besides saving a counter update per row (per statement on
+    PostgreSQL), this lets the daemon tell its own writes from everybody else's.
+    """
+    conn.execute(update(t.sync_db_version).values(applying=1))
+
+
+def end_own_writes(conn: Connection) -> None:
+    version = t.sync_db_version.c.version
+    conn.execute(update(t.sync_db_version).values(applying=0, version=version + 1))
 
 
 def _bookkeeping(changes: Iterable[Change]) -> Iterator[tuple[str, ManagedInfo]]:

@@ -244,6 +244,16 @@ sync_managed_pack = Table(
     Column("synced_at", UTCDateTime(), nullable=False),
 )
 
+sync_db_version = Table(
+    "sync_db_version",
+    metadata,
+    # One row; database triggers bump it on every write to the synced tables (migration 0002).
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("version", BigInteger, nullable=False),
+    # 1 while attune-sync's own apply runs: the triggers then leave the counting to it.
+    Column("applying", Integer, nullable=False),
+)
+
 sync_run = Table(
     "sync_run",
     metadata,

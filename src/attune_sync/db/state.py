@@ -37,6 +37,11 @@ def load_actual(conn: Connection) -> ActualState:
     return state
 
 
+def read_db_version(conn: Connection) -> int:
+    """A number that every write to the synced tables, by anyone, increases."""
+    return int(conn.execute(select(t.sync_db_version.c.version)).scalar_one())
+
+
 def _values(row: Row[Any], fields: tuple[str, ...]) -> dict[str, Any]:
     mapping = row._mapping
     return {name: mapping[name] for name in fields}
