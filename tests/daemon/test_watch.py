@@ -246,7 +246,7 @@ def test_tree_changed_mid_read_is_retried_not_deleted(
     tmp_path: Path, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A run whose files vanish while it reads is thrown away, never read as deletions."""
-    from attune_sync.daemon import loop
+    from attune_sync import reconciler
     from attune_sync.reader import TreeChanged, read_tree
 
     packs = tmp_path / "packs"
@@ -254,18 +254,33 @@ def test_tree_changed_mid_read_is_retried_not_deleted(
     engine = _engine(sqlite_url)
     calls = {"n": 0}
 
-    def flaky_read(root: str, cache: object = None) -> object:
+    def flaky_read(root: str, cache: object = None, **reuse: object) -> object:
         calls["n"] += 1
         if calls["n"] == 1:  # the first run after the edits
             raise TreeChanged("files vanished while being read")
-        return read_tree(root, cache)  # type: ignore[arg-type]
+        return read_tree(root, cache, **reuse)  # type: ignore[arg-type]
 
     with running(settings(packs, sqlite_url)) as daemon:
         wait_for(lambda: daemon.state.ready)
-        monkeypatch.setattr(loop, "read_tree", flaky_read)
+        monkeypatch.setattr(reconciler, "read_tree", flaky_read)
         (packs / "alpha/triggers/two.yaml").unlink()
         write(packs / "alpha/triggers/three.yaml", trigger_yaml("alpha", "three", "Three"))
         wait_for(lambda: "alpha.three" in trigger_labels(engine), timeout=3)
         assert daemon.metrics.runs.labels("tree_changed")._value.get() == 1
         assert set(trigger_labels(engine)) == {"alpha.one", "alpha.three"}
+    engine.dispose()
+
+
+def test_an_edit_re_parses_only_the_edited_file(tmp_path: Path, sqlite_url: str) -> None:
+    """The other files are neither re-parsed nor, outside the edited pack folder, re-read."""
+    packs = tmp_path / "packs"
+    for name in ("alpha", "beta", "gamma"):
+        write_pack(packs / name, name, {"one": "One", "two": "Two"})
+    engine = _engine(sqlite_url)
+    with running(settings(packs, sqlite_url)) as daemon:
+        wait_for(lambda: daemon.state.ready)
+        parsed = daemon.reconciler.cache.parsed
+        write(packs / "beta/triggers/one.yaml", trigger_yaml("beta", "one", "Edited"))
+        wait_for(lambda: trigger_labels(engine).get("beta.one") == "Edited", timeout=3)
+        assert daemon.reconciler.cache.parsed - parsed == 1
     engine.dispose()

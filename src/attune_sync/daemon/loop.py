@@ -1,9 +1,11 @@
-"""The daemon: a loop of whole-tree sync runs, woken by file hints and a timer.
+"""The daemon: a loop of sync runs, woken by file hints and a timer.
 
-One thread (the caller of `run`) does all runs, one at a time. The watcher thread only
-records "something changed"; the loop waits for `quiet_period` without events, then reads
-the whole tree again. Every run is a full comparison, so the periodic timer (drift, missed
-events) and file-triggered runs are the same operation.
+One thread (the caller of `run`) does all runs, one at a time, through one `Reconciler`.
+The watcher thread only records "something changed, around these paths"; the loop waits
+for `quiet_period` without events, then re-reads the pack folders the events named (the
+root is always listed again). The timer's full sync re-reads (by stat) the whole tree and,
+when anyone else wrote to the database, compares all of it: that catches lost events and
+drift.
 """
 
 from __future__ import annotations
@@ -22,9 +24,10 @@ from ..db.migrate import upgrade
 from ..db.state import load_actual
 from ..model import Plan
 from ..planner import make_plan
-from ..reader import DocumentCache, TreeChanged, TreeUnreadable, read_tree
+from ..reader import TreeChanged, TreeUnreadable
+from ..reconciler import Reconciler
 from ..revision import detect_revision
-from ..sync import RunOutcome, record_failure, sync
+from ..sync import RunOutcome, record_failure
 from .drift import describe, managed_hashes, split_drift
 from .http import StatusServer
 from .leader import APPLY_LOCK_KEY, AlwaysLeader, Leadership, PostgresLeadership
@@ -65,7 +68,11 @@ class Daemon:
         self.engine = engine or make_engine(settings.database_url, check=False)
         self.metrics = Metrics()
         self.state = DaemonState()
-        self.cache = DocumentCache()
+        self.reconciler = Reconciler(
+            self.engine, settings.packs_dir, settings.options, before_plan=self._before_plan
+        )
+        self._hinted: set[str] | None = set()
+        """Paths file events named since the last run began; None: read everything."""
         self.leadership: Leadership = (
             PostgresLeadership(settings.database_url)
             if self.engine.dialect.name == "postgresql"
@@ -103,9 +110,13 @@ class Daemon:
 
     # ------------------------------------------------------------------ control
 
-    def hint(self, reason: str = "files") -> None:
-        """Something may have changed: run again after the quiet period."""
+    def hint(self, reason: str = "files", paths: set[str] | None = None) -> None:
+        """Something may have changed (under `paths`, when known): run after the quiet period."""
         with self._cond:
+            if paths is None or self._hinted is None:
+                self._hinted = None
+            else:
+                self._hinted |= paths
             moment = time.monotonic()
             if self._dirty_since is None:
                 self._dirty_since = moment
@@ -237,20 +248,24 @@ class Daemon:
             reason = "files" if self._dirty_since is not None else "timer"
             if not self.state.runs:
                 reason = "start"
+            # Only a run woken by file events alone may limit what it reads; the timer, the
+            # first run and retries read everything.
+            changed = self._hinted if reason == "files" and self._retry_at is None else None
             # Events from here on belong to the next run: nothing is lost between the two.
             self._dirty_since = None
+            self._hinted = set()
             self._retry_at = None
         run_id = uuid.uuid4().hex[:12]
         with structlog.contextvars.bound_contextvars(run_id=run_id, revision=None):
-            self._run(run_id, reason)
+            self._run(run_id, reason, changed)
         with self._cond:
             self._full_due = time.monotonic() + self.settings.full_sync_interval
 
-    def _run(self, run_id: str, reason: str) -> None:
+    def _run(self, run_id: str, reason: str, changed: set[str] | None) -> None:
         clock = time.perf_counter()
         started_at = now()
         try:
-            desired = read_tree(self.settings.packs_dir, self.cache)
+            desired = self.reconciler.read(changed)
         except TreeUnreadable as error:
             # git-sync may not have cloned yet: wait, look again, never exit.
             if not self._unreadable_logged:
@@ -269,19 +284,18 @@ class Daemon:
         self._unreadable_logged = False
         revision = detect_revision(desired.root)
         structlog.contextvars.bind_contextvars(revision=revision)
-        log.info("run started", reason=reason, root=desired.root, packs=len(desired.packs))
+        log.info(
+            "run started",
+            reason=reason,
+            root=desired.root,
+            packs=len(desired.packs),
+            hinted=None if changed is None else len(changed),
+        )
         record = {"run_id": run_id, "started_at": started_at.isoformat(), "revision": revision}
         try:
             if self.settings.drift == "report" and self._drift_only(desired, clock, record):
                 return
-            outcome = sync(
-                self.engine,
-                self.settings.packs_dir,
-                self.settings.options,
-                revision=revision,
-                desired=desired,
-                before_plan=self._before_plan,
-            )
+            outcome = self.reconciler.apply(desired, revision=revision)
         except Exception as error:
             self._failed(error, started_at, revision, clock, record)
             return

@@ -1,7 +1,9 @@
 """Turn file-system activity into "look again" hints, surviving git-sync's symlink swaps.
 
-Two watches per generation: the resolved packs root (recursive) and, non-recursively, each
-directory that contains a symlink on the PACKS_DIR path (where git-sync renames its link).
+Events carry the changed paths as a hint of where to look; they are never taken as the
+change itself. Two watches per generation: the resolved packs root (recursive) and,
+non-recursively, each directory that contains a symlink on the PACKS_DIR path (where
+git-sync renames its link).
 The controller re-resolves PACKS_DIR on every event and every `recheck` seconds; when the
 resolved folder (path or inode) changes, it hints and re-creates the watches, because a
 watch on a deleted worktree ends silently.
@@ -46,7 +48,7 @@ class TreeWatcher:
     def __init__(
         self,
         packs_dir: str,
-        on_change: Callable[[str], None],
+        on_change: Callable[[str, set[str] | None], None],
         *,
         recheck: float = 1.0,
         force_polling: bool = False,
@@ -79,7 +81,7 @@ class TreeWatcher:
             if current != key or dead or not started:
                 if started and current != key:
                     log.info("packs folder now resolves elsewhere", resolved=current and current[0])
-                    self._on_change("resolved")
+                    self._on_change("resolved", None)
                 self._end_generation()
                 key = current
                 self._start_generation(current)
@@ -126,7 +128,10 @@ class TreeWatcher:
                 if stop.is_set():
                     return
                 if changes:
-                    self._on_change("files")
+                    # Paths under the root say which pack folders to re-read; an event in a
+                    # folder holding the link (a git-sync swap) means re-read everything.
+                    paths = {path for _, path in changes} if recursive else None
+                    self._on_change("files", paths)
                     self._poke.set()  # re-check the link now, not at the next tick
         except OSError as error:
             if not self._force_polling and "limit" in str(error).lower():
