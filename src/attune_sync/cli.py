@@ -45,60 +45,63 @@ def _env_float(name: str, default: float) -> float:
     return float(raw) if raw else default
 
 
+def add_common_options(sub: argparse.ArgumentParser, database_default: str | None) -> None:
+    """PACKS_DIR, --database, --output and logging: every command's options."""
+    sub.add_argument(
+        "packs_dir",
+        nargs="?",
+        default=os.environ.get("ATTUNE_SYNC_PACKS_DIR", "packs"),
+        metavar="PACKS_DIR",
+        help="folder of pack folders (env ATTUNE_SYNC_PACKS_DIR, default ./packs)",
+    )
+    sub.add_argument(
+        "--database",
+        default=os.environ.get("ATTUNE_SYNC_DATABASE_URL", database_default),
+        metavar="URL",
+        help=f"SQLAlchemy URL (env ATTUNE_SYNC_DATABASE_URL, default {DEFAULT_DATABASE_URL})",
+    )
+    sub.add_argument("--output", choices=("text", "json"), default="text")
+    sub.add_argument(
+        "--log-format",
+        choices=("auto", "json", "console"),
+        default=os.environ.get("ATTUNE_SYNC_LOG_FORMAT", "auto"),
+    )
+    sub.add_argument("--log-level", default=os.environ.get("ATTUNE_SYNC_LOG_LEVEL", "info"))
+
+
+def add_guard_options(sub: argparse.ArgumentParser) -> None:
+    """The deletion guard, for every command that plans."""
+    sub.add_argument(
+        "--allow-mass-delete",
+        action="store_true",
+        default=os.environ.get("ATTUNE_SYNC_ALLOW_MASS_DELETE", "") in ("1", "true", "yes"),
+        help="allow deleting all managed packs, or more than --max-delete-share of them",
+    )
+    sub.add_argument(
+        "--max-delete-share",
+        type=float,
+        default=_env_float("ATTUNE_SYNC_MAX_DELETE_SHARE", DEFAULT_MAX_DELETE_SHARE),
+        metavar="SHARE",
+        help="largest share (0-1) of managed packs one run may delete (default 0.5)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="attune-sync",
         description="Keep the Attune database equal to a folder of pack files.",
     )
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-
-    def common(sub: argparse.ArgumentParser, database_default: str | None) -> None:
-        sub.add_argument(
-            "packs_dir",
-            nargs="?",
-            default=os.environ.get("ATTUNE_SYNC_PACKS_DIR", "packs"),
-            metavar="PACKS_DIR",
-            help="folder of pack folders (env ATTUNE_SYNC_PACKS_DIR, default ./packs)",
-        )
-        sub.add_argument(
-            "--database",
-            default=os.environ.get("ATTUNE_SYNC_DATABASE_URL", database_default),
-            metavar="URL",
-            help=f"SQLAlchemy URL (env ATTUNE_SYNC_DATABASE_URL, default {DEFAULT_DATABASE_URL})",
-        )
-        sub.add_argument("--output", choices=("text", "json"), default="text")
-        sub.add_argument(
-            "--log-format",
-            choices=("auto", "json", "console"),
-            default=os.environ.get("ATTUNE_SYNC_LOG_FORMAT", "auto"),
-        )
-        sub.add_argument("--log-level", default=os.environ.get("ATTUNE_SYNC_LOG_LEVEL", "info"))
-
-    def guards(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument(
-            "--allow-mass-delete",
-            action="store_true",
-            default=os.environ.get("ATTUNE_SYNC_ALLOW_MASS_DELETE", "") in ("1", "true", "yes"),
-            help="allow deleting all managed packs, or more than --max-delete-share of them",
-        )
-        sub.add_argument(
-            "--max-delete-share",
-            type=float,
-            default=_env_float("ATTUNE_SYNC_MAX_DELETE_SHARE", DEFAULT_MAX_DELETE_SHARE),
-            metavar="SHARE",
-            help="largest share (0-1) of managed packs one run may delete (default 0.5)",
-        )
-
     validate = commands.add_parser("validate", help="check pack files; no database needed")
-    common(validate, None)
+    add_common_options(validate, None)
     diff = commands.add_parser("diff", help="show what apply would change; changes nothing")
-    common(diff, DEFAULT_DATABASE_URL)
-    guards(diff)
+    add_common_options(diff, DEFAULT_DATABASE_URL)
+    add_guard_options(diff)
     apply = commands.add_parser("apply", help="make the database equal to the packs folder")
-    common(apply, DEFAULT_DATABASE_URL)
-    guards(apply)
-    add_watch_parser(commands, common, guards)
-    add_status_parser(commands, common)
+    add_common_options(apply, DEFAULT_DATABASE_URL)
+    add_guard_options(apply)
+    add_watch_parser(commands, add_common_options, add_guard_options)
+    add_status_parser(commands, add_common_options)
     return parser
 
 

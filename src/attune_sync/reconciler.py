@@ -30,10 +30,10 @@ from .db.apply import apply_plan
 from .db.runs import record_run
 from .db.state import load_actual, read_db_version
 from .model import ActualState, DesiredState, Plan
+from .outcome import LockTaker, RunOutcome, run_details, run_result
 from .planner import PlanOptions, make_plan
 from .reader import DocumentCache, read_tree
 from .revision import detect_revision
-from .sync import LockTaker, RunOutcome, run_details, run_result
 
 
 @contextmanager
@@ -70,7 +70,7 @@ class Reconciler:
     """The database as the last committed run left it; None forces a full read."""
     db_version: int | None = None
     sticky: set[str] = field(default_factory=set)
-    """Packs the last plan held back: compared again every run until they settle."""
+    """Packs the last plan held back or found invalid: compared again until they settle."""
 
     def forget_database(self) -> None:
         """Make the next run read and compare the whole database."""
@@ -107,12 +107,14 @@ class Reconciler:
             folders.add(top)
         return folders
 
-    def run(self, changed: Collection[str] | None = None) -> RunOutcome:
+    def run(
+        self, changed: Collection[str] | None = None, *, revision: str | None = None
+    ) -> RunOutcome:
         """Read and apply in one go (what `attune-sync apply` does, with memory)."""
         clock = time.perf_counter()
         desired = self.read(changed)
         read_seconds = time.perf_counter() - clock
-        outcome = self.apply(desired)
+        outcome = self.apply(desired, revision=revision)
         outcome.timings["read"] = read_seconds
         outcome.seconds = time.perf_counter() - clock
         return outcome
@@ -189,6 +191,11 @@ class Reconciler:
 
 def _unsettled(plan: Plan, actual: ActualState) -> set[str]:
     refs: set[str] = set()
+    # An invalid pack is left as the database has it, which may differ from its recorded
+    # content hash (a foreign write, a held-back delete): compare it again once it is valid.
+    unreadable = {pack.folder for pack in plan.invalid if pack.ref is None}
+    refs.update(pack.ref for pack in plan.invalid if pack.ref is not None)
+    refs.update(ref for ref, info in actual.managed.items() if info.folder in unreadable)
     for item in plan.held_back:
         if item.kind == "pack":
             refs.add(item.ref)

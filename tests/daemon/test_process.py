@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import signal
 import subprocess
@@ -14,7 +13,6 @@ from pathlib import Path
 
 from sqlalchemy import Engine, func, select
 
-from attune_sync import cli
 from attune_sync.db import schema as t
 from attune_sync.db.engine import make_engine
 from attune_sync.db.migrate import upgrade
@@ -36,12 +34,7 @@ GRACE = 3.0  # commands.SHUTDOWN_GRACE_S: the documented bound is shutdown-timeo
 
 
 def watch_command() -> list[str]:
-    """`attune-sync watch` once cli.py has it; until then the daemon package's own entry."""
-    parser = cli.build_parser()
-    subs = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    if "watch" in subs.choices:
-        return [sys.executable, "-m", "attune_sync.cli", "watch"]
-    return [sys.executable, "-m", "attune_sync.daemon", "watch"]
+    return [sys.executable, "-m", "attune_sync.cli", "watch"]
 
 
 def run_waiting_on_lock(engine: Engine) -> bool:

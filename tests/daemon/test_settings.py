@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from attune_sync.daemon.__main__ import _common, _guards, main
+from attune_sync.cli import add_common_options as _common
+from attune_sync.cli import add_guard_options as _guards
+from attune_sync.cli import main
 from attune_sync.daemon.commands import add_watch_parser, settings_from_args
 
 

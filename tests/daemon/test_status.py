@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from attune_sync.daemon.__main__ import main
+from attune_sync.cli import main
 from attune_sync.db.engine import make_engine
 from attune_sync.db.migrate import upgrade
 from attune_sync.sync import sync

@@ -23,11 +23,12 @@ from ..db.engine import make_engine
 from ..db.migrate import upgrade
 from ..db.state import load_actual
 from ..model import Plan
+from ..outcome import RunOutcome
 from ..planner import make_plan
 from ..reader import TreeChanged, TreeUnreadable
 from ..reconciler import Reconciler
 from ..revision import detect_revision
-from ..sync import RunOutcome, record_failure
+from ..sync import record_failure
 from .drift import describe, managed_hashes, split_drift
 from .http import StatusServer
 from .leader import APPLY_LOCK_KEY, AlwaysLeader, Leadership, PostgresLeadership
