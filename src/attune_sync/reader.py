@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -101,6 +101,7 @@ def read_tree(
     *,
     previous: DesiredState | None = None,
     only: Collection[str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> DesiredState:
     """Read every pack folder under `root` into the desired state.
 
@@ -108,14 +109,16 @@ def read_tree(
     there before, are read again; the other folders' results are taken from `previous`. The
     root itself is always listed again, so a pack folder added or removed is never missed.
     A `previous` read from another resolved root (a git-sync swap) is ignored.
+    `progress(done, total)` is called after each pack folder, for long reads.
     """
     resolved = _resolve_root(Path(root))
     state = DesiredState(root=str(resolved))
     reuse = previous.folders if previous is not None and previous.root == state.root else None
     seen: set[str] = set()
-    for entry in _list_root(resolved):
-        if entry.name.startswith(".") or not _is_dir(entry):
-            continue
+    folders = [e for e in _list_root(resolved) if not e.name.startswith(".") and _is_dir(e)]
+    for done, entry in enumerate(folders, start=1):
+        if progress is not None:
+            progress(done, len(folders))
         folder = entry.name
         before = reuse.get(folder) if reuse is not None else None
         if before is not None and only is not None and folder not in only:

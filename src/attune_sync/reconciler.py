@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import structlog
 from sqlalchemy import Engine
 
 from .db.apply import apply_plan
@@ -34,6 +35,11 @@ from .outcome import LockTaker, RunOutcome, run_details, run_result
 from .planner import PlanOptions, make_plan
 from .reader import DocumentCache, read_tree
 from .revision import detect_revision
+
+log = structlog.get_logger(__name__)
+
+_LARGE_PLAN = 1000
+"""Plans this long take long enough to apply that the log says so first."""
 
 
 @contextmanager
@@ -84,7 +90,9 @@ class Reconciler:
         """
         only = self._folders(changed) if changed is not None else None
         with collector_paused():
-            desired = read_tree(self.root, self.cache, previous=self.desired, only=only)
+            desired = read_tree(
+                self.root, self.cache, previous=self.desired, only=only, progress=_Progress()
+            )
         self.desired = desired
         return desired
 
@@ -142,6 +150,10 @@ class Reconciler:
                 plan = make_plan(desired, actual, self.options, scope)
                 timings["plan"] = time.perf_counter() - mark
                 mark = time.perf_counter()
+                if len(plan.changes) >= _LARGE_PLAN:
+                    log.info(
+                        "applying", changes=len(plan.changes), seconds_planning=timings["plan"]
+                    )
                 applied = apply_plan(conn, plan, now=started_at)
                 actual.record(plan)
                 timings["apply"] = time.perf_counter() - mark
@@ -187,6 +199,21 @@ class Reconciler:
                 scope.add(ref)
         scope.update(ref for ref in actual.managed if ref not in desired.packs)
         return scope
+
+
+class _Progress:
+    """Logs how far a long read has come, every few seconds; short reads stay quiet."""
+
+    EVERY_S = 2.0
+
+    def __init__(self) -> None:
+        self.next_at = time.monotonic() + self.EVERY_S
+
+    def __call__(self, done: int, total: int) -> None:
+        moment = time.monotonic()
+        if moment >= self.next_at:
+            self.next_at = moment + self.EVERY_S
+            log.info("reading pack folders", done=done, total=total)
 
 
 def _unsettled(plan: Plan, actual: ActualState) -> set[str]:

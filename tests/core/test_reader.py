@@ -299,3 +299,13 @@ def test_defaults_of_optional_fields(make_tree: MakeTree) -> None:
     assert bundle.sensors["p.s"].enabled is True
     assert bundle.pack.tags == ()
     assert bundle.pack.is_standard is False
+
+
+def test_progress_is_reported_for_every_pack_folder(tmp_path: Path) -> None:
+    for name in ("a", "b", "c"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "pack.yaml").write_text(f"ref: {name}\nlabel: L\ndescription: D\n")
+    (tmp_path / ".hidden").mkdir()
+    seen: list[tuple[int, int]] = []
+    read_tree(tmp_path, progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(1, 3), (2, 3), (3, 3)]
