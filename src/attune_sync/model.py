@@ -230,6 +230,8 @@ class ActualState:
     """Pack ref to the number of actions in it (they cascade with the pack)."""
     rule_counts: dict[str, int] = field(default_factory=dict)
     rule_trigger_refs: dict[str, list[tuple[str, str | None]]] = field(default_factory=dict)
+    rule_action_packs: dict[str, list[tuple[str, str | None]]] = field(default_factory=dict)
+    """Pack ref to the (rule ref, rule's pack ref) pairs whose action belongs to that pack."""
     """Trigger ref to the (rule ref, rule's pack ref) pairs that use it."""
 
     _by_pack: dict[str, dict[str | None, set[str]]] | None = field(
@@ -291,11 +293,9 @@ class ActualState:
         self.managed.pop(ref, None)
         self.action_counts.pop(ref, None)
         self.rule_counts.pop(ref, None)
-        self.rule_trigger_refs = {
-            trigger: kept
-            for trigger, rules in self.rule_trigger_refs.items()
-            if (kept := [(rule, pack) for rule, pack in rules if pack != ref])
-        }
+        self.rule_trigger_refs = _without_pack(self.rule_trigger_refs, ref)
+        self.rule_action_packs = _without_pack(self.rule_action_packs, ref)
+        self.rule_action_packs.pop(ref, None)
 
     def _index(self, kind: Kind, row: ActualObject) -> None:
         if self._by_pack is not None:
@@ -304,6 +304,17 @@ class ActualState:
     def _unindex(self, kind: Kind, row: ActualObject) -> None:
         if self._by_pack is not None:
             self._by_pack[kind].get(row.values.get("pack_ref"), set()).discard(row.ref)
+
+
+def _without_pack(
+    uses: dict[str, list[tuple[str, str | None]]], pack_ref: str
+) -> dict[str, list[tuple[str, str | None]]]:
+    """The rules that remain once `pack_ref` (and so its rules) is deleted."""
+    return {
+        key: kept
+        for key, rules in uses.items()
+        if (kept := [(rule, pack) for rule, pack in rules if pack != pack_ref])
+    }
 
 
 # --------------------------------------------------------------------------- plan

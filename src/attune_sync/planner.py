@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .model import (
+    COMPONENT_KINDS,
     FIELDS_BY_KIND,
     ActualObject,
     ActualState,
@@ -96,6 +97,7 @@ def make_plan(
             held.extend(HeldBack("delete", "pack", ref, reason) for ref in sorted(doomed))
             doomed = []
     deletes["pack"].update(doomed)
+    _keep_moved_components(valid, deletes)
     held.extend(_hold_back_broken_references(actual, upserts, deletes))
     plan.held_back = sorted(held, key=lambda item: (item.kind, item.ref))
 
@@ -123,7 +125,7 @@ def settle_references(
         available = _available_triggers(valid, kept, actual)
         failed: list[InvalidPack] = []
         for ref in sorted(valid):
-            problems = _reference_problems(valid[ref], valid, available, actual)
+            problems = _reference_problems(valid[ref], valid, kept, available, actual)
             if problems:
                 failed.append(InvalidPack(valid[ref].folder, ref, tuple(problems)))
         if not failed:
@@ -137,9 +139,10 @@ def _kept_pack_refs(invalid: Iterable[InvalidPack], actual: ActualState) -> set[
     """Packs in the database that this run leaves exactly as they are."""
     kept = {pack.ref for pack in invalid if pack.ref is not None}
     kept |= {ref for ref in actual.packs if ref not in actual.managed}
-    # A managed pack whose folder is invalid but unreadable to the ref still stays.
-    unknown = {pack.folder for pack in invalid if pack.ref is None}
-    kept |= {ref for ref, info in actual.managed.items() if info.folder in unknown}
+    # The pack last synced from a folder that is now invalid stays too, whatever ref the
+    # broken file declares: a broken pack never causes a deletion.
+    broken = {pack.folder for pack in invalid}
+    kept |= {ref for ref, info in actual.managed.items() if info.folder in broken}
     return kept
 
 
@@ -161,6 +164,7 @@ def _available_triggers(
 def _reference_problems(
     bundle: PackBundle,
     valid: dict[str, PackBundle],
+    kept: set[str],
     available: dict[str, str | None],
     actual: ActualState,
 ) -> list[Problem]:
@@ -203,13 +207,18 @@ def _reference_problems(
             if row is None:
                 continue
             owner = row.values.get("pack_ref")
-            if owner == bundle.pack.ref or (owner in actual.managed) or owner in valid:
+            # Taking over is fine from a pack this run applies or deletes, never from one
+            # that stays as it is (unmanaged, or invalid).
+            if owner == bundle.pack.ref or owner in valid:
                 continue
-            whose = (
-                f"pack {owner!r}, which attune-sync does not manage"
-                if owner
-                else ("no pack (it is system-wide)")
-            )
+            if owner in actual.managed and owner not in kept:
+                continue
+            if owner is None:
+                whose = "no pack (it is system-wide)"
+            elif owner in actual.managed:
+                whose = f"pack {owner!r}, which is invalid and stays as it is"
+            else:
+                whose = f"pack {owner!r}, which attune-sync does not manage"
             problems.append(
                 Problem(
                     spec.source,
@@ -407,6 +416,16 @@ def json_equal(left: Any, right: Any) -> bool:
 # --------------------------------------------------------------------------- deletes
 
 
+def _keep_moved_components(valid: dict[str, PackBundle], deletes: dict[Kind, set[str]]) -> None:
+    """A trigger or sensor that moved to another pack is updated there, never deleted."""
+    for kind in COMPONENT_KINDS:
+        if deletes[kind]:
+            declared = set().union(
+                *((b.triggers if kind == "trigger" else b.sensors).keys() for b in valid.values())
+            )
+            deletes[kind] -= declared
+
+
 def _hold_back_broken_references(
     actual: ActualState, upserts: list[Change], deletes: dict[Kind, set[str]]
 ) -> list[HeldBack]:
@@ -446,6 +465,14 @@ def _hold_back_broken_references(
     while True:
         stuck: dict[str, str] = {}
         for pack_ref in sorted(deletes["pack"]):
+            rules = [
+                f"rule {rule!r}"
+                for rule, pack in actual.rule_action_packs.get(pack_ref, ())
+                if pack not in deletes["pack"]
+            ]
+            if rules:
+                stuck[pack_ref] = "its actions: " + _still_used(rules)
+                continue
             for ref in sorted(actual.components_of("trigger", pack_ref)):
                 found = users(ref)
                 if found:

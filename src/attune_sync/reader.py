@@ -181,6 +181,9 @@ class _Listing:
     stray: list[str] = field(default_factory=list)
     """YAML files in places nothing is read from (relative to the pack folder)."""
     unsynced_dirs: list[str] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)
+    """Names that must be read but are not a regular file (or folder): a broken symlink,
+    a socket. Never taken as absent: the pack is held as invalid instead."""
 
 
 def _list_pack(folder: Path) -> _Listing:
@@ -189,18 +192,26 @@ def _list_pack(folder: Path) -> _Listing:
         name = entry.name
         if name.startswith("."):
             continue
-        if name in PACK_FILES and entry.is_file():
-            listing.pack_files.append(entry)
+        if name in PACK_FILES:
+            if _is_file(entry):
+                listing.pack_files.append(entry)
+            else:
+                listing.unreadable.append(name)
+        elif name in COMPONENT_DIRS and not _is_dir(entry):
+            listing.unreadable.append(name)
         elif _is_dir(entry):
             kind = COMPONENT_DIRS.get(name)
             if kind is not None:
                 for child in _scandir(Path(entry.path)):
                     if child.name.startswith("."):
                         continue
-                    if child.name.endswith(YAML_SUFFIXES) and child.is_file():
-                        listing.components.append((kind, child))
-                    elif _is_dir(child):
+                    if _is_dir(child):
                         listing.stray.extend(_yaml_below(Path(child.path), f"{name}/{child.name}"))
+                    elif child.name.endswith(YAML_SUFFIXES):
+                        if _is_file(child):
+                            listing.components.append((kind, child))
+                        else:
+                            listing.unreadable.append(f"{name}/{child.name}")
             elif name in NOT_YET_SYNCED:
                 if any(True for _ in _yaml_below(Path(entry.path), name)):
                     listing.unsynced_dirs.append(name)
@@ -210,7 +221,15 @@ def _list_pack(folder: Path) -> _Listing:
             listing.stray.append(name)
     listing.pack_files.sort(key=lambda entry: entry.name)
     listing.components.sort(key=lambda item: (item[0], item[1].name))
+    listing.unreadable.sort()
     return listing
+
+
+def _is_file(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_file()
+    except OSError:
+        return False
 
 
 def _scandir(folder: Path) -> list[os.DirEntry[str]]:
@@ -225,7 +244,8 @@ def _yaml_below(folder: Path, prefix: str) -> Iterable[str]:
     for entry in _scandir(folder):
         if entry.name.startswith("."):
             continue
-        if _is_dir(entry):
+        # Not through symlinks: a link back up the tree would make this walk endless.
+        if entry.is_dir(follow_symlinks=False):
             yield from _yaml_below(Path(entry.path), f"{prefix}/{entry.name}")
         elif entry.name.endswith(YAML_SUFFIXES):
             yield f"{prefix}/{entry.name}"
@@ -238,11 +258,27 @@ def _read_pack(
     seen: set[str],
     before: FolderRead | None,
 ) -> FolderRead:
-    listing = _list_pack(root / folder)
+    try:
+        listing = _list_pack(root / folder)
+    except TreeChanged:
+        raise
+    except OSError as error:
+        # Never read as "no pack here": the folder stays as the database has it.
+        problem = Problem(
+            folder,
+            f"the pack folder cannot be read: {error.strerror or error}",
+            hint="give attune-sync read access to the folder and everything in it",
+        )
+        return FolderRead(InvalidPack(folder, None, (problem,)), (), ("unreadable", str(error)))
     files = [(f"{folder}/{entry.name}", entry, "pack") for entry in listing.pack_files]
     files += [(f"{folder}/{kind}s/{entry.name}", entry, kind) for kind, entry in listing.components]
     signatures = {relpath: _signature(relpath, entry) for relpath, entry, _ in files}
-    fingerprint = (tuple(signatures.items()), tuple(listing.stray), tuple(listing.unsynced_dirs))
+    fingerprint = (
+        tuple(signatures.items()),
+        tuple(listing.stray),
+        tuple(listing.unsynced_dirs),
+        tuple(listing.unreadable),
+    )
     seen.update(signatures)
     if before is not None and before.fingerprint == fingerprint:
         return before  # nothing in the folder changed since the last read
@@ -285,7 +321,7 @@ def _read_listed_pack(
                 severity="warning",
             )
         )
-    if not listing.pack_files:
+    if not listing.pack_files and not set(PACK_FILES) & set(listing.unreadable):
         if listing.components:
             warnings.append(
                 Problem(
@@ -297,7 +333,16 @@ def _read_listed_pack(
             )
         return None
 
-    problems: list[Problem] = []
+    problems: list[Problem] = [
+        Problem(
+            f"{folder}/{name}",
+            "this must be read, but it is not a readable file or folder (a broken link?)",
+            hint="restore it, or remove it if it should be gone",
+        )
+        for name in listing.unreadable
+    ]
+    if not listing.pack_files:  # pack.yaml is there but cannot be read
+        return InvalidPack(folder, None, tuple(problems))
     if len(listing.pack_files) > 1:
         problems.append(
             Problem(

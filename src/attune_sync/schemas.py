@@ -89,7 +89,7 @@ def config_issues(config: dict[str, Any], conf_schema: dict[str, Any]) -> list[F
     for error in errors:
         where = tuple(error.absolute_path)
         message = error.message
-        if any(where[: len(secret)] == secret for secret in secrets):
+        if any(_covers(secret, where) for secret in secrets):
             message = f"the secret value fails the schema's {error.validator!r} check"
         elif any(value in message for value in secret_values):
             # An error on an enclosing object quotes the whole object, secrets included.
@@ -104,52 +104,136 @@ def config_issues(config: dict[str, Any], conf_schema: dict[str, Any]) -> list[F
     return issues
 
 
-def _values_at(config: Any, paths: list[tuple[str, ...]]) -> Iterator[Any]:
+ANY = "*"
+"""A path step matching every key of a mapping and every item of a list."""
+
+SecretPath = tuple[str, ...]
+
+
+def _covers(secret: SecretPath, where: tuple[str | int, ...]) -> bool:
+    """Whether the value at `where` is, or is inside, the secret at `secret`."""
+    if len(where) < len(secret):
+        return False
+    return all(step == ANY or step == str(at) for step, at in zip(secret, where, strict=False))
+
+
+def _values_at(config: Any, paths: list[SecretPath]) -> Iterator[Any]:
     for path in paths:
-        holder = config
-        for step in path:
-            if not isinstance(holder, dict) or step not in holder:
-                break
-            holder = holder[step]
-        else:
-            yield holder
+        yield from _walk(config, path)
 
 
-def secret_paths(conf_schema: Any) -> list[tuple[str, ...]]:
-    """Paths of config values whose schema property says `secret: true`."""
-    return list(_secret_paths(conf_schema, ()))
-
-
-def _secret_paths(schema: Any, prefix: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
-    if not isinstance(schema, dict):
+def _walk(value: Any, path: SecretPath) -> Iterator[Any]:
+    if not path:
+        yield value
         return
+    step, rest = path[0], path[1:]
+    if isinstance(value, dict):
+        children = list(value.values()) if step == ANY else [value[step]] if step in value else []
+    elif isinstance(value, list) and step == ANY:
+        children = list(value)
+    else:
+        children = []
+    for child in children:
+        yield from _walk(child, rest)
+
+
+def secret_paths(conf_schema: Any) -> list[SecretPath]:
+    """Paths of config values whose schema says `secret: true`.
+
+    Follows properties, patternProperties, additionalProperties, items, allOf/anyOf/oneOf
+    and local `$ref`s. A `secret: true` the walk cannot place masks the whole config: when
+    in doubt, hide more.
+    """
+    found = list(dict.fromkeys(_secret_paths(conf_schema, (), conf_schema, 0)))
+    if not found and _mentions_secret(conf_schema):
+        return [()]
+    return found
+
+
+_MAX_DEPTH = 32
+
+
+def _secret_paths(schema: Any, prefix: SecretPath, root: Any, depth: int) -> Iterator[SecretPath]:
+    if not isinstance(schema, dict) or depth > _MAX_DEPTH:
+        return
+    if schema.get("secret") is True:
+        yield prefix
+        return
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#"):
+        yield from _secret_paths(_pointer(root, ref), prefix, root, depth + 1)
     properties = schema.get("properties")
-    if not isinstance(properties, dict):
-        return
-    for name, sub in properties.items():
-        if not isinstance(sub, dict):
-            continue
-        if sub.get("secret") is True:
-            yield (*prefix, str(name))
-        else:
-            yield from _secret_paths(sub, (*prefix, str(name)))
+    if isinstance(properties, dict):
+        for name, sub in properties.items():
+            yield from _secret_paths(sub, (*prefix, str(name)), root, depth + 1)
+    patterns = schema.get("patternProperties")
+    if isinstance(patterns, dict):
+        for sub in patterns.values():
+            yield from _secret_paths(sub, (*prefix, ANY), root, depth + 1)
+    for key in ("additionalProperties", "items", "unevaluatedProperties"):
+        yield from _secret_paths(schema.get(key), (*prefix, ANY), root, depth + 1)
+    prefix_items = schema.get("prefixItems")
+    if isinstance(prefix_items, list):
+        for sub in prefix_items:
+            yield from _secret_paths(sub, (*prefix, ANY), root, depth + 1)
+    for key in ("allOf", "anyOf", "oneOf"):
+        branches = schema.get(key)
+        if isinstance(branches, list):
+            for sub in branches:
+                yield from _secret_paths(sub, prefix, root, depth + 1)
+
+
+def _pointer(root: Any, ref: str) -> Any:
+    node = root
+    for part in ref[1:].split("/")[1:] if ref != "#" else []:
+        part = part.replace("~1", "/").replace("~0", "~")
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
+
+
+def _mentions_secret(schema: Any) -> bool:
+    stack = [schema]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if item.get("secret") is True:
+                return True
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def mask_secrets(config: Any, conf_schema: Any) -> Any:
     """A copy of `config` with every secret value replaced by a mask."""
-    if not isinstance(config, dict):
+    if config is None:
         return config
     paths = secret_paths(conf_schema)
     if not paths:
         return config
+    if () in paths:
+        return SECRET_MASK
     masked = _copy(config)
     for path in paths:
-        holder = masked
-        for step in path[:-1]:
-            holder = holder.get(step) if isinstance(holder, dict) else None
-        if isinstance(holder, dict) and path[-1] in holder:
-            holder[path[-1]] = SECRET_MASK
+        _mask(masked, path)
     return masked
+
+
+def _mask(holder: Any, path: SecretPath) -> None:
+    step, rest = path[0], path[1:]
+    if isinstance(holder, dict):
+        keys = list(holder) if step == ANY else [step] if step in holder else []
+        for key in keys:
+            if rest:
+                _mask(holder[key], rest)
+            else:
+                holder[key] = SECRET_MASK
+    elif isinstance(holder, list) and step == ANY:
+        for index, item in enumerate(holder):
+            if rest:
+                _mask(item, rest)
+            else:
+                holder[index] = SECRET_MASK
 
 
 def _copy(value: Any) -> Any:

@@ -32,6 +32,9 @@ def dry_run(
     """The plan a sync would apply now. Changes nothing."""
     desired = read_tree(root, cache)
     with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            # A read needs no write lock: never wait behind (or block) a running apply.
+            conn = conn.execution_options(sqlite_begin="DEFERRED")
         actual = load_actual(conn)
     return make_plan(desired, actual, options)
 

@@ -13,6 +13,7 @@ libyaml allows: `locate` re-reads a file's node tree only when a problem must be
 
 from __future__ import annotations
 
+import math
 import re
 import sys
 from collections.abc import Sequence
@@ -149,6 +150,8 @@ class _Converter:
             # Keys are kept as written: JSON keys are strings, and `200:` must stay "200".
             # Interned: a tree of 41,000 files repeats a few hundred keys millions of times.
             key = sys.intern(str(key_node.value))
+            if "\x00" in key:
+                raise _Unsupported("the key contains a NUL character", key_node)
             if key in mapping:
                 raise DuplicateKeyError(key, key_node.start_mark)
             mapping[key] = self.value(value_node)
@@ -167,6 +170,9 @@ class _Converter:
 
     def scalar(self, node: yaml.ScalarNode) -> Any:
         tag, text = node.tag, node.value
+        if "\x00" in text:
+            # PostgreSQL text and jsonb cannot hold NUL; refuse it for every backend alike.
+            raise _Unsupported("the value contains a NUL character", node)
         if tag == _STR:
             # Short values ("string", "object", refs, labels) repeat as often as keys do.
             return sys.intern(text) if len(text) <= _INTERN_UP_TO else text
@@ -174,7 +180,14 @@ class _Converter:
             if tag == _INT:
                 return int(text)
             if tag == _FLOAT:
-                return float(text)
+                number = float(text)
+                if not math.isfinite(number):
+                    raise _Unsupported(
+                        f"{text} is too large to store as a number",
+                        node,
+                        hint="quote it if it is meant as text",
+                    )
+                return number
         except ValueError:
             raise _Unsupported(f"{text!r} is not a number", node) from None
         if tag == _BOOL:

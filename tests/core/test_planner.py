@@ -440,3 +440,43 @@ def test_trigger_owned_by_unmanaged_pack_cannot_be_claimed() -> None:
     [invalid] = plan.invalid
     assert invalid.ref == "a"
     assert "belongs to pack 'a.b', which attune-sync does not manage" in invalid.problems[0].message
+
+
+def test_a_trigger_moved_to_a_nested_pack_is_updated_not_deleted() -> None:
+    """`a.x.t` may live in pack `a` or in pack `a.x`; moving the file moves the trigger."""
+    before = bundle("a", [trigger("a", "x.t")])
+    nested = bundle("a.x")
+    after_a = bundle("a")
+    after_nested = bundle("a.x", [TriggerSpec("a.x.t", "a.x", "T", source="a.x/triggers/t.yaml")])
+    plan = make_plan(desired(after_a, after_nested, B), actual_of(before, nested, B))
+    assert summary(plan) == [("update", "trigger", "a.x.t")]
+    [change] = plan.changes
+    assert [(f.field, f.old, f.new) for f in change.fields] == [("pack_ref", "a", "a.x")]
+
+
+def test_a_broken_pack_that_declares_another_ref_keeps_the_pack_of_its_folder() -> None:
+    """Folder a/ held pack 'a'; its pack.yaml now says `ref: a2` and has an error."""
+    broken = InvalidPack("a", "a2", (Problem("a/pack.yaml", "unknown field"),))
+    plan = make_plan(desired(B, C, D, invalid=[broken]), actual_of(A, B, C, D))
+    assert plan.is_empty
+    assert plan.held_back == []
+
+
+def test_a_valid_pack_cannot_take_a_trigger_from_an_invalid_pack() -> None:
+    old = bundle("a", [trigger("a", "x.t")])
+    broken = InvalidPack("a", "a", (Problem("a/pack.yaml", "bad"),))
+    grabbing = bundle("a.x", [TriggerSpec("a.x.t", "a.x", "T", source="a.x/triggers/t.yaml")])
+    plan = make_plan(desired(grabbing, B, invalid=[broken]), actual_of(old, B))
+    assert plan.changes == []
+    refused = next(pack for pack in plan.invalid if pack.ref == "a.x")
+    assert "belongs to pack 'a', which is invalid and stays as it is" in refused.problems[0].message
+
+
+def test_pack_delete_held_back_when_a_staying_rule_uses_its_actions() -> None:
+    actual = actual_of(A, B, C, D)
+    actual.rule_action_packs["a"] = [("api.rule", "api")]
+    plan = make_plan(desired(B, C, D), actual)
+    [held] = plan.held_back
+    assert (held.kind, held.ref) == ("pack", "a")
+    assert held.reason == "its actions: still used by rule 'api.rule', which stays"
+    assert plan.changes == []

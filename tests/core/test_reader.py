@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -309,3 +310,66 @@ def test_progress_is_reported_for_every_pack_folder(tmp_path: Path) -> None:
     seen: list[tuple[int, int]] = []
     read_tree(tmp_path, progress=lambda done, total: seen.append((done, total)))
     assert seen == [(1, 3), (2, 3), (3, 3)]
+
+
+def _simple_pack(root: Path, name: str) -> None:
+    (root / name / "triggers").mkdir(parents=True)
+    (root / name / "pack.yaml").write_text(f"ref: {name}\nlabel: L\ndescription: D\n")
+    (root / name / "triggers" / "t.yaml").write_text("label: T\n")
+
+
+def test_a_dangling_pack_yaml_link_is_an_invalid_pack_not_an_absent_one(tmp_path: Path) -> None:
+    _simple_pack(tmp_path, "a")
+    (tmp_path / "a" / "pack.yaml").unlink()
+    (tmp_path / "a" / "pack.yaml").symlink_to(tmp_path / "nowhere")
+    state = read_tree(tmp_path)
+    [broken] = state.invalid
+    assert (broken.folder, broken.ref) == ("a", None)
+    assert broken.problems[0].path == "a/pack.yaml"
+    assert "not a readable file" in broken.problems[0].message
+
+
+def test_a_dangling_component_link_makes_the_pack_invalid(tmp_path: Path) -> None:
+    _simple_pack(tmp_path, "b")
+    (tmp_path / "b" / "triggers" / "t.yaml").unlink()
+    (tmp_path / "b" / "triggers" / "t.yaml").symlink_to(tmp_path / "nowhere")
+    state = read_tree(tmp_path)
+    assert state.packs == {}
+    assert [p.path for p in state.invalid[0].problems] == ["b/triggers/t.yaml"]
+
+
+def test_a_triggers_entry_that_is_not_a_folder_makes_the_pack_invalid(tmp_path: Path) -> None:
+    _simple_pack(tmp_path, "c")
+    for child in (tmp_path / "c" / "triggers").iterdir():
+        child.unlink()
+    (tmp_path / "c" / "triggers").rmdir()
+    (tmp_path / "c" / "triggers").write_text("oops")
+    state = read_tree(tmp_path)
+    assert [p.path for p in state.invalid[0].problems] == ["c/triggers"]
+
+
+def test_an_unlistable_pack_folder_is_invalid_not_absent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _simple_pack(tmp_path, "d")
+    real_scandir = os.scandir
+
+    def denying(path: Any) -> Any:
+        if str(path).endswith("/d/triggers"):
+            raise PermissionError(13, "Permission denied")
+        return real_scandir(path)
+
+    monkeypatch.setattr(reader.os, "scandir", denying)
+    state = read_tree(tmp_path)
+    [broken] = state.invalid
+    assert (broken.folder, broken.ref) == ("d", None)
+    assert "cannot be read: Permission denied" in broken.problems[0].message
+
+
+def test_a_symlink_loop_below_a_pack_is_not_followed(tmp_path: Path) -> None:
+    _simple_pack(tmp_path, "e")
+    (tmp_path / "e" / "docs").mkdir()
+    (tmp_path / "e" / "docs" / "root").symlink_to(tmp_path)
+    state = read_tree(tmp_path)
+    assert set(state.packs) == {"e"}
+    assert state.warnings == []

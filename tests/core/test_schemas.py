@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from typing import Any
 
 import pytest
 
@@ -188,3 +189,49 @@ def test_mask_secrets_masks_only_secrets_and_copies() -> None:
 
 def test_mask_secrets_leaves_absent_secrets_absent() -> None:
     assert mask_secrets({"region": "eu"}, SECRET_SCHEMA) == {"region": "eu"}
+
+
+@pytest.mark.parametrize(
+    ("conf_schema", "config", "masked"),
+    [
+        (  # through a local $ref
+            {
+                "properties": {"pw": {"$ref": "#/$defs/secret"}},
+                "$defs": {"secret": {"secret": True}},
+            },
+            {"pw": "LEAK-REF", "region": "eu"},
+            {"pw": SECRET_MASK, "region": "eu"},
+        ),
+        (  # every value of a map
+            {"properties": {"tokens": {"additionalProperties": {"secret": True}}}},
+            {"tokens": {"a": "LEAK-ADDL", "b": "LEAK-ADDL"}},
+            {"tokens": {"a": SECRET_MASK, "b": SECRET_MASK}},
+        ),
+        (  # every item of a list
+            {"properties": {"keys": {"items": {"secret": True}}}},
+            {"keys": ["LEAK-ITEMS", "LEAK-ITEMS"]},
+            {"keys": [SECRET_MASK, SECRET_MASK]},
+        ),
+        (  # by pattern
+            {"patternProperties": {"^pw_": {"secret": True}}},
+            {"pw_a": "LEAK-PATTERN"},
+            {"pw_a": SECRET_MASK},
+        ),
+        (  # a secret the walk cannot place hides everything
+            {"not": {"secret": True}},
+            {"pw": "LEAK-ANYWHERE"},
+            SECRET_MASK,
+        ),
+    ],
+)
+def test_secrets_are_masked_wherever_the_schema_puts_them(
+    conf_schema: dict[str, Any], config: dict[str, Any], masked: Any
+) -> None:
+    assert mask_secrets(config, conf_schema) == masked
+
+
+def test_type_errors_on_secrets_reached_through_items_do_not_quote_them() -> None:
+    schema = {"properties": {"keys": {"items": {"type": "string", "secret": True}}}}
+    [issue] = config_issues({"keys": [123456]}, schema)
+    assert "123456" not in issue.message
+    assert "secret" in issue.message

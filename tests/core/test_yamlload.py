@@ -230,3 +230,18 @@ def test_a_merge_of_a_scalar_is_refused() -> None:
     with pytest.raises(YamlProblem) as caught:
         parse("a: {<<: 5}\n")
     assert "merge key" in caught.value.message
+
+
+def test_numbers_too_large_for_a_float_are_refused_not_stored_as_infinity() -> None:
+    with pytest.raises(YamlProblem) as caught:
+        parse("meta:\n  x: 1e400\n")
+    assert "1e400 is too large to store as a number" in caught.value.message
+    assert caught.value.line == 2
+
+
+def test_nul_characters_are_refused_in_values_and_keys() -> None:
+    with pytest.raises(YamlProblem) as caught:
+        parse('label: "a\\0b"\n')
+    assert "NUL" in caught.value.message
+    with pytest.raises(YamlProblem):
+        parse('"k\\0": 1\n')

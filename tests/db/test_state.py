@@ -102,3 +102,5 @@ def test_managed_counts_and_rule_references(engine: Engine) -> None:
         "a.fired": [("a.r1", "a"), ("b.r1", "b")],
         "b.fired": [("b.r2", "b")],
     }
+    # Rules by the pack of the action they run: what a pack delete would break.
+    assert state.rule_action_packs == {"a": [("a.r1", "a")], "b": [("b.r1", "b"), ("b.r2", "b")]}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
+import time
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -114,6 +116,8 @@ def _postgresql_engine(url: URL, *, echo: bool) -> Engine:
     # pre_ping: a long-running daemon outlives server restarts and idle-connection reapers.
     return create_engine(
         url,
+        # Bound parameters hold pack config, secrets included: keep them out of error text.
+        hide_parameters=True,
         pool_pre_ping=True,
         connect_args=connect_args,
         json_serializer=dumps_json,
@@ -121,9 +125,28 @@ def _postgresql_engine(url: URL, *, echo: bool) -> Engine:
     )
 
 
+def _use_wal(cursor: Any) -> None:
+    """Switch a database file to WAL, waiting out other processes doing the same.
+
+    The switch needs a lock SQLite may refuse at once, without its busy handler, while
+    another process opens the same new file (two daemons starting together).
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def _sqlite_engine(url: URL, *, echo: bool) -> Engine:
     in_memory = url.database in (None, "", ":memory:") or url.query.get("mode") == "memory"
-    engine = create_engine(url, json_serializer=dumps_json, echo=echo)
+    # Bound parameters hold pack config, secrets included: keep them out of error text.
+    engine = create_engine(url, json_serializer=dumps_json, echo=echo, hide_parameters=True)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -136,7 +159,7 @@ def _sqlite_engine(url: URL, *, echo: bool) -> Engine:
             cursor.execute("PRAGMA foreign_keys = ON")
             if not in_memory:
                 # WAL lets readers (status, dry runs) proceed while an apply writes.
-                cursor.execute("PRAGMA journal_mode = WAL")
+                _use_wal(cursor)
                 cursor.execute("PRAGMA synchronous = NORMAL")
         finally:
             cursor.close()

@@ -34,6 +34,7 @@ def load_actual(conn: Connection) -> ActualState:
     state.action_counts = _counts_by_pack(conn, t.action)
     state.rule_counts = _counts_by_pack(conn, t.rule)
     state.rule_trigger_refs = _rule_trigger_refs(conn)
+    state.rule_action_packs = _rule_action_packs(conn)
     return state
 
 
@@ -128,4 +129,21 @@ def _rule_trigger_refs(conn: Connection) -> dict[str, list[tuple[str, str | None
     found: defaultdict[str, list[tuple[str, str | None]]] = defaultdict(list)
     for row in conn.execute(query):
         found[row.trigger_ref].append((row.ref, row.pack_ref))
+    return dict(found)
+
+
+def _rule_action_packs(conn: Connection) -> dict[str, list[tuple[str, str | None]]]:
+    r = t.rule
+    action_pack = t.pack.alias("action_pack")
+    rule_pack = t.pack.alias("rule_pack")
+    query = (
+        select(action_pack.c.ref.label("action_pack"), r.c.ref, rule_pack.c.ref.label("pack_ref"))
+        .join(t.action, r.c.action == t.action.c.id)
+        .join(action_pack, t.action.c.pack == action_pack.c.id)
+        .outerjoin(rule_pack, r.c.pack == rule_pack.c.id)
+        .order_by(action_pack.c.ref, r.c.ref)
+    )
+    found: defaultdict[str, list[tuple[str, str | None]]] = defaultdict(list)
+    for row in conn.execute(query):
+        found[row.action_pack].append((row.ref, row.pack_ref))
     return dict(found)
