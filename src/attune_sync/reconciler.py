@@ -220,9 +220,9 @@ def _unsettled(plan: Plan, actual: ActualState) -> set[str]:
     refs: set[str] = set()
     # An invalid pack is left as the database has it, which may differ from its recorded
     # content hash (a foreign write, a held-back delete): compare it again once it is valid.
-    unreadable = {pack.folder for pack in plan.invalid if pack.ref is None}
+    broken = {pack.folder for pack in plan.invalid}
     refs.update(pack.ref for pack in plan.invalid if pack.ref is not None)
-    refs.update(ref for ref, info in actual.managed.items() if info.folder in unreadable)
+    refs.update(ref for ref, info in actual.managed.items() if info.folder in broken)
     for item in plan.held_back:
         if item.kind == "pack":
             refs.add(item.ref)
