@@ -127,8 +127,18 @@ class Reconciler:
         outcome.seconds = time.perf_counter() - clock
         return outcome
 
-    def apply(self, desired: DesiredState, *, revision: str | None = None) -> RunOutcome:
-        """Plan `desired` against the database and apply it in one transaction."""
+    def apply(
+        self,
+        desired: DesiredState,
+        *,
+        revision: str | None = None,
+        scope: Collection[str] | None = None,
+    ) -> RunOutcome:
+        """Plan `desired` against the database and apply it in one transaction.
+
+        `scope` limits the plan to those packs whatever else differs (`--drift report`
+        applies the packs whose files changed and leaves drift elsewhere as it is).
+        """
         started_at = datetime.now(UTC)
         clock = time.perf_counter()
         timings: dict[str, float] = {}
@@ -140,10 +150,10 @@ class Reconciler:
                     self.before_plan(conn)
                 mark = time.perf_counter()
                 version = read_db_version(conn)
-                actual, scope = self.actual, None
+                actual = self.actual
                 if actual is None or version != self.db_version:
                     actual = load_actual(conn)
-                else:
+                elif scope is None:
                     scope = self._scope(desired, actual)
                 timings["load"] = time.perf_counter() - mark
                 mark = time.perf_counter()

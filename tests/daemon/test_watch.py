@@ -284,3 +284,25 @@ def test_an_edit_re_parses_only_the_edited_file(tmp_path: Path, sqlite_url: str)
         wait_for(lambda: trigger_labels(engine).get("beta.one") == "Edited", timeout=3)
         assert daemon.reconciler.cache.parsed - parsed == 1
     engine.dispose()
+
+
+def test_report_mode_applies_tree_edits_without_reverting_drift_elsewhere(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    packs = tmp_path / "packs"
+    write_pack(packs / "alpha", "alpha", {"one": "One"})
+    write_pack(packs / "beta", "beta", {"one": "One"})
+    engine = _engine(sqlite_url)
+    config = settings(packs, sqlite_url, full_sync_interval=0.3, drift="report")
+    with running(config) as daemon:
+        wait_for(lambda: daemon.state.ready)
+        with engine.begin() as conn:
+            conn.execute(
+                update(t.trigger).where(t.trigger.c.ref == "alpha.one").values(label="by hand")
+            )
+        wait_for(lambda: daemon.metrics.drift_found._value.get() >= 1, timeout=3)
+        write(packs / "beta/triggers/two.yaml", trigger_yaml("beta", "two", "Two"))
+        wait_for(lambda: "beta.two" in trigger_labels(engine), timeout=3)
+        time.sleep(0.4)  # another full sync
+        assert trigger_labels(engine)["alpha.one"] == "by hand"
+    engine.dispose()

@@ -294,9 +294,12 @@ class Daemon:
         )
         record = {"run_id": run_id, "started_at": started_at.isoformat(), "revision": revision}
         try:
-            if self.settings.drift == "report" and self._drift_only(desired, clock, record):
-                return
-            outcome = self.reconciler.apply(desired, revision=revision)
+            scope = None
+            if self.settings.drift == "report":
+                handled, scope = self._report_drift_only(desired, clock, record)
+                if handled:
+                    return
+            outcome = self.reconciler.apply(desired, revision=revision, scope=scope)
         except Exception as error:
             self._failed(error, started_at, revision, clock, record)
             return
@@ -305,20 +308,29 @@ class Daemon:
         drift, _ = split_drift(outcome.plan, desired, self._applied_before)
         self._succeeded(outcome, set(desired.packs), drift, clock, record)
 
-    def _drift_only(self, desired: Any, clock: float, record: dict[str, Any]) -> bool:
-        """--drift report: True when the only differences are drift (reported, not applied)."""
+    def _report_drift_only(
+        self, desired: Any, clock: float, record: dict[str, Any]
+    ) -> tuple[bool, set[str] | None]:
+        """--drift report: (handled, scope).
+
+        handled: the only differences were drift, now reported and not applied. Otherwise
+        scope names the packs whose files changed, so the apply leaves drift elsewhere be
+        (None when there was no drift at all).
+        """
         with self.engine.connect() as conn:
             if conn.dialect.name == "sqlite":
-                conn.execution_options(sqlite_begin="DEFERRED")  # do not queue behind writers
+                conn = conn.execution_options(sqlite_begin="DEFERRED")  # not behind writers
             actual = load_actual(conn)
         plan = make_plan(desired, actual, self.settings.options)
         hashes = {ref: info.content_hash for ref, info in actual.managed.items()}
         drift, tree = split_drift(plan, desired, hashes)
         if not drift:
-            return False
+            return False, None
         self._report_drift(drift, reverted=False)
         if tree:
-            return False  # real tree changes: apply (drift in the same packs goes with them)
+            # Apply the packs whose files changed; drift inside those packs goes with them.
+            changed = {c.ref if c.kind == "pack" else c.pack_ref for c in tree}
+            return False, {ref for ref in changed if ref is not None}
         seconds = self._count("drift_reported", clock)
         self.metrics.database_up.set(1)
         self.state.set(
@@ -329,7 +341,7 @@ class Daemon:
         )
         self.state.add_run({**record, "result": "drift_reported", "seconds": seconds})
         self._backoff.reset()
-        return True
+        return True, None
 
     def _before_plan(self, conn: Connection) -> None:
         """Inside the run's transaction, before it reads the database."""
