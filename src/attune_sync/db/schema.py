@@ -34,12 +34,6 @@ from sqlalchemy.dialects.postgresql import JSONB
 BUILTIN_RUNTIMES: dict[str, int] = {"shell": 1, "python3": 2, "nodejs": 3, "native": 4}
 """Runtime ref to id, seeded by the first migration with these stable ids."""
 
-BUILTIN_RUNTIME_LABELS: dict[str, str] = {
-    "shell": "Shell",
-    "python3": "Python 3",
-    "nodejs": "Node.js",
-    "native": "Native",
-}
 
 REF_LENGTH = 255
 LABEL_LENGTH = 255
