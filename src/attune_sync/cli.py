@@ -6,7 +6,6 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import NoReturn
 
 import structlog
@@ -17,10 +16,11 @@ from .db.engine import DEFAULT_DATABASE_URL, DatabaseError, make_engine, mask_ur
 from .db.migrate import upgrade
 from .db.schema import BUILTIN_RUNTIMES
 from .db.state import load_actual
+from .envvars import env_default, env_flag
 from .logs import configure_logging
 from .planner import DEFAULT_MAX_DELETE_SHARE, PlanOptions, settle_references
 from .reader import TreeChanged, TreeUnreadable, read_tree
-from .sync import dry_run, offline_state, record_failure, sync
+from .sync import dry_run, offline_state, sync
 
 log = structlog.get_logger("attune_sync")
 
@@ -38,11 +38,6 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
-
-
-def _env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    return float(raw) if raw else default
 
 
 def add_common_options(sub: argparse.ArgumentParser, database_default: str | None) -> None:
@@ -74,13 +69,13 @@ def add_guard_options(sub: argparse.ArgumentParser) -> None:
     sub.add_argument(
         "--allow-mass-delete",
         action="store_true",
-        default=os.environ.get("ATTUNE_SYNC_ALLOW_MASS_DELETE", "") in ("1", "true", "yes"),
+        default=env_flag("ATTUNE_SYNC_ALLOW_MASS_DELETE"),
         help="allow deleting all managed packs, or more than --max-delete-share of them",
     )
     sub.add_argument(
         "--max-delete-share",
         type=float,
-        default=_env_float("ATTUNE_SYNC_MAX_DELETE_SHARE", DEFAULT_MAX_DELETE_SHARE),
+        default=env_default("ATTUNE_SYNC_MAX_DELETE_SHARE", DEFAULT_MAX_DELETE_SHARE),
         metavar="SHARE",
         help="largest share (0-1) of managed packs one run may delete (default 0.5)",
     )
@@ -181,7 +176,6 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
-    revision = None
     try:
         engine = make_engine(args.database)
         upgrade(engine)
@@ -189,11 +183,9 @@ def cmd_apply(args: argparse.Namespace) -> int:
         return _fail(args, f"{error}; nothing was applied", EXIT_FAILED)
     try:
         outcome = sync(engine, args.packs_dir, _options(args))
-        revision = outcome.revision
     except (TreeUnreadable, TreeChanged) as error:
         return _fail(args, f"{error}; nothing was applied", EXIT_FAILED)
-    except Exception as error:
-        record_failure(engine, datetime.now(UTC), revision, str(error))
+    except Exception as error:  # recorded in the run history by the reconciler
         log.exception("apply failed; everything was rolled back")
         return _fail(args, f"apply failed and was rolled back: {error}", EXIT_FAILED)
     plan = outcome.plan
@@ -204,7 +196,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
                     plan,
                     applied=True,
                     run_id=outcome.run_id,
-                    revision=revision,
+                    revision=outcome.revision,
                     result=outcome.result,
                 )
             )

@@ -230,14 +230,14 @@ class ActualState:
     """Pack ref to the number of actions in it (they cascade with the pack)."""
     rule_counts: dict[str, int] = field(default_factory=dict)
     rule_trigger_refs: dict[str, list[tuple[str, str | None]]] = field(default_factory=dict)
+    """Trigger ref to the (rule ref, rule's pack ref) pairs that use it."""
     rule_action_packs: dict[str, list[tuple[str, str | None]]] = field(default_factory=dict)
     """Pack ref to the (rule ref, rule's pack ref) pairs whose action belongs to that pack."""
-    """Trigger ref to the (rule ref, rule's pack ref) pairs that use it."""
 
     _by_pack: dict[str, dict[str | None, set[str]]] | None = field(
         default=None, init=False, repr=False, compare=False
     )
-    """Component refs by pack ref, built on first use and kept up to date by `replace_packs`."""
+    """Component refs by pack ref, built on first use and kept up to date by `record`."""
 
     def objects(self, kind: Kind) -> dict[str, ActualObject]:
         if kind == "pack":

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection
+import structlog
+from sqlalchemy import Connection, Engine
 
 from .db.apply import ApplyResult
-from .db.runs import RunResult
+from .db.runs import RunResult, record_run
 from .model import Plan
 
+log = structlog.get_logger(__name__)
+
 LockTaker = Callable[[Connection], None]
-"""Called inside a run's transaction before it reads the database (the daemon's locks)."""
+"""Called inside a run's transaction before it reads the database (the daemon's apply lock
+and timeouts)."""
 
 
 @dataclass(slots=True)
@@ -27,6 +31,9 @@ class RunOutcome:
     seconds: float
     result: RunResult
     timings: dict[str, float] = field(default_factory=dict)
+    applied_hashes: dict[str, str] = field(default_factory=dict)
+    """Managed pack ref to the content hash it had been applied with before this run: a
+    change to a pack whose files still hash the same came from the database side (drift)."""
 
     @property
     def in_sync(self) -> bool:
@@ -61,3 +68,19 @@ def run_details(plan: Plan) -> dict[str, Any]:
             for change in plan.changes[:1000]
         ],
     }
+
+
+def record_failure(engine: Engine, started_at: datetime, revision: str | None, error: str) -> None:
+    """Remember a failed run in its own transaction; never raises (the database may be down)."""
+    try:
+        with engine.begin() as conn:
+            record_run(
+                conn,
+                started_at=started_at,
+                finished_at=datetime.now(UTC),
+                revision=revision,
+                result="failed",
+                details={"error": error},
+            )
+    except Exception as failure:  # the original error is what matters to the caller
+        log.warning("could not record the failed run", error=str(failure))

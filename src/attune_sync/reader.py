@@ -260,8 +260,6 @@ def _read_pack(
 ) -> FolderRead:
     try:
         listing = _list_pack(root / folder)
-    except TreeChanged:
-        raise
     except OSError as error:
         # Never read as "no pack here": the folder stays as the database has it.
         problem = Problem(

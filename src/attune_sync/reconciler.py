@@ -31,7 +31,7 @@ from .db.apply import apply_plan
 from .db.runs import record_run
 from .db.state import load_actual, read_db_version
 from .model import ActualState, DesiredState, Plan
-from .outcome import LockTaker, RunOutcome, run_details, run_result
+from .outcome import LockTaker, RunOutcome, record_failure, run_details, run_result
 from .planner import PlanOptions, make_plan
 from .reader import DocumentCache, read_tree
 from .revision import detect_revision
@@ -68,7 +68,10 @@ class Reconciler:
     root: str
     options: PlanOptions = field(default_factory=PlanOptions)
     before_plan: LockTaker | None = None
-    """Called inside the run's transaction before it reads the database (leader lock)."""
+    """Called inside the run's transaction before it reads the database: the daemon takes
+    its apply lock there and sets the run's timeouts."""
+    record_failures: bool = True
+    """Write a failed run to the history (the daemon does it itself, unless shutting down)."""
     cache: DocumentCache = field(default_factory=DocumentCache)
     desired: DesiredState | None = None
     """The tree as the last read saw it."""
@@ -156,6 +159,7 @@ class Reconciler:
                 elif scope is None:
                     scope = self._scope(desired, actual)
                 timings["load"] = time.perf_counter() - mark
+                applied_hashes = {ref: info.content_hash for ref, info in actual.managed.items()}
                 mark = time.perf_counter()
                 plan = make_plan(desired, actual, self.options, scope)
                 timings["plan"] = time.perf_counter() - mark
@@ -184,9 +188,12 @@ class Reconciler:
                 # apply_plan counts its own writes as one; anything more was someone else.
                 wrote = bool(plan.changes or plan.bookkeeping)
                 trusted = read_db_version(conn) == version + wrote
-        except BaseException:
+        except BaseException as error:
             # The snapshot may hold rows of a transaction that never committed.
             self.forget_database()
+            if self.record_failures and isinstance(error, Exception):
+                message = f"{type(error).__name__}: {error}"
+                record_failure(self.engine, started_at, revision, message)
             raise
         if trusted:
             self.actual, self.db_version = actual, version + wrote
@@ -194,7 +201,9 @@ class Reconciler:
             self.forget_database()
         self.sticky = _unsettled(plan, actual)
         seconds = time.perf_counter() - clock
-        return RunOutcome(plan, applied, revision, run_id, started_at, seconds, result, timings)
+        return RunOutcome(
+            plan, applied, revision, run_id, started_at, seconds, result, timings, applied_hashes
+        )
 
     def _scope(self, desired: DesiredState, actual: ActualState) -> set[str]:
         """Packs whose files differ from what was last applied, or that need another look."""

@@ -50,9 +50,8 @@ def schema_issues(schema: Any, path: tuple[str | int, ...]) -> list[FieldIssue]:
     for error in sorted(meta.iter_errors(schema), key=lambda e: list(e.absolute_path)):
         where = (*path, *error.absolute_path)
         issues.append(FieldIssue(where, f"not a valid JSON Schema: {error.message}", _hint(error)))
-    if not issues:
-        # jsonschema-rs refused what python-jsonschema accepts; trust the slower, clearer one.
-        return []
+    # Empty when jsonschema-rs refused what python-jsonschema accepts: the slower, clearer
+    # one has the last word.
     return issues
 
 

@@ -1,4 +1,4 @@
-"""One-shot runs for the commands: a dry run, a sync, and remembering a failed run.
+"""One-shot runs for the commands: a dry run and a sync.
 
 `sync` is the daemon's `Reconciler` used once, so `attune-sync apply` and `attune-sync
 watch` share one code path: read, plan and apply in one transaction, the plan made against
@@ -7,30 +7,22 @@ exactly the rows it changes.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import structlog
 from sqlalchemy import Engine
 
-from .db.runs import record_run
 from .db.state import load_actual
 from .model import ActualState, Plan
 from .outcome import LockTaker, RunOutcome
 from .planner import PlanOptions, make_plan
-from .reader import DocumentCache, read_tree
+from .reader import read_tree
 from .reconciler import Reconciler
 
 log = structlog.get_logger(__name__)
 
 
-def dry_run(
-    engine: Engine,
-    root: str,
-    options: PlanOptions | None = None,
-    cache: DocumentCache | None = None,
-) -> Plan:
+def dry_run(engine: Engine, root: str, options: PlanOptions | None = None) -> Plan:
     """The plan a sync would apply now. Changes nothing."""
-    desired = read_tree(root, cache)
+    desired = read_tree(root)
     with engine.connect() as conn:
         if conn.dialect.name == "sqlite":
             # A read needs no write lock: never wait behind (or block) a running apply.
@@ -53,22 +45,6 @@ def sync(
     """
     reconciler = Reconciler(engine, root, options or PlanOptions(), before_plan=before_plan)
     return reconciler.run(revision=revision)
-
-
-def record_failure(engine: Engine, started_at: datetime, revision: str | None, error: str) -> None:
-    """Remember a failed run in its own transaction; never raises (the database may be down)."""
-    try:
-        with engine.begin() as conn:
-            record_run(
-                conn,
-                started_at=started_at,
-                finished_at=datetime.now(UTC),
-                revision=revision,
-                result="failed",
-                details={"error": error},
-            )
-    except Exception as failure:  # the original error is what matters to the caller
-        log.warning("could not record the failed run", error=str(failure))
 
 
 def offline_state(runtimes: dict[str, int]) -> ActualState:

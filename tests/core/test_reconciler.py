@@ -431,3 +431,23 @@ def test_held_back_delete_of_a_pack_that_turned_invalid_applies_once_fixed(
     assert summary(outcome.plan) == [("delete", "trigger", "a.t2")]
     assert "a.t2" not in labels(engine, t.trigger)
     assert_in_sync(rec, root)
+
+
+def test_a_failed_apply_is_remembered_with_its_start_and_revision(
+    engine: Engine, make_tree: MakeTree
+) -> None:
+    from attune_sync.db.runs import recent_runs
+
+    root = make_tree(three_packs())
+
+    def refuse(conn: Any) -> None:
+        raise RuntimeError("refused for the test")
+
+    rec = Reconciler(engine, str(root), before_plan=refuse)
+    with pytest.raises(RuntimeError):
+        rec.run(revision="f" * 40)
+    with engine.connect() as conn:
+        [run] = recent_runs(conn, 1)
+    assert run["result"] == "failed"
+    assert run["revision"] == "f" * 40
+    assert "RuntimeError: refused for the test" in str(run["details"])

@@ -51,3 +51,36 @@ def test_defaults_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 )
 def test_unusable_configuration_exits_2(tmp_path: Path, argv: list[str]) -> None:
     assert main(["watch", str(tmp_path), "--log-format", "json", *argv]) == 2
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "option"),
+    [
+        ("ATTUNE_SYNC_QUIET_PERIOD", "abc", "--quiet-period"),
+        ("ATTUNE_SYNC_DRIFT", "bogus", "--drift"),
+        ("ATTUNE_SYNC_MAX_DELETE_SHARE", "half", "--max-delete-share"),
+    ],
+)
+def test_a_bad_environment_value_is_a_usage_error_naming_its_option(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    variable: str,
+    value: str,
+    option: str,
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SystemExit) as stopped:
+        main(["watch", str(tmp_path), "--listen", "off"])
+    assert stopped.value.code == 64
+    assert f"argument {option}" in capsys.readouterr().err
+
+
+def test_switches_read_the_same_words_everywhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    from attune_sync.envvars import env_flag
+
+    for word in ("1", "true", "YES", "On"):
+        monkeypatch.setenv("ATTUNE_SYNC_X", word)
+        assert env_flag("ATTUNE_SYNC_X")
+    monkeypatch.setenv("ATTUNE_SYNC_X", "0")
+    assert not env_flag("ATTUNE_SYNC_X")

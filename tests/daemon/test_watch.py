@@ -306,3 +306,19 @@ def test_report_mode_applies_tree_edits_without_reverting_drift_elsewhere(
         time.sleep(0.4)  # another full sync
         assert trigger_labels(engine)["alpha.one"] == "by hand"
     engine.dispose()
+
+
+def test_reported_drift_clears_once_someone_fixes_it(tmp_path: Path, sqlite_url: str) -> None:
+    packs = tmp_path / "packs"
+    write_pack(packs / "alpha", "alpha", {"one": "One"})
+    engine = _engine(sqlite_url)
+    config = settings(packs, sqlite_url, full_sync_interval=0.3, drift="report")
+    with running(config) as daemon:
+        wait_for(lambda: daemon.state.ready)
+        with engine.begin() as conn:
+            conn.execute(update(t.trigger).values(label="changed by hand"))
+        wait_for(lambda: daemon.state.snapshot()["drift"] != [], timeout=3)
+        with engine.begin() as conn:
+            conn.execute(update(t.trigger).values(label="One"))
+        wait_for(lambda: daemon.state.snapshot()["drift"] == [], timeout=3)
+    engine.dispose()

@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .. import render
 from ..db.engine import DEFAULT_DATABASE_URL, DatabaseError, make_engine
+from ..envvars import env_default, env_flag
 from ..planner import PlanOptions
 from .settings import (
     DEFAULT_BACKOFF_MAX_S,
@@ -46,12 +47,13 @@ SHUTDOWN_GRACE_S = 3.0
 (the uncommitted transaction dies with the connection, so nothing half-applied remains)."""
 
 
-def _env(name: str, default: str) -> str:
-    return os.environ.get(name) or default
+DRIFT_MODES = ("revert", "report")
 
 
-def _flag(name: str) -> bool:
-    return os.environ.get(name, "").lower() in ("1", "true", "yes", "on")
+def _drift_mode(text: str) -> str:
+    if text not in DRIFT_MODES:
+        raise argparse.ArgumentTypeError(f"{text!r} is not one of: {', '.join(DRIFT_MODES)}")
+    return text
 
 
 def add_watch_parser(
@@ -67,7 +69,7 @@ def add_watch_parser(
         "--quiet-period",
         type=int,
         metavar="MS",
-        default=int(_env("ATTUNE_SYNC_QUIET_PERIOD", str(DEFAULT_QUIET_PERIOD_MS))),
+        default=env_default("ATTUNE_SYNC_QUIET_PERIOD", DEFAULT_QUIET_PERIOD_MS),
         help="run once no file has changed for this long (env ATTUNE_SYNC_QUIET_PERIOD, "
         f"default {DEFAULT_QUIET_PERIOD_MS} ms)",
     )
@@ -75,21 +77,24 @@ def add_watch_parser(
         "--full-sync-interval",
         type=float,
         metavar="SECONDS",
-        default=float(_env("ATTUNE_SYNC_FULL_SYNC_INTERVAL", str(DEFAULT_FULL_SYNC_INTERVAL_S))),
+        default=env_default("ATTUNE_SYNC_FULL_SYNC_INTERVAL", DEFAULT_FULL_SYNC_INTERVAL_S),
         help="full sync (finds drift) at least this often (env ATTUNE_SYNC_FULL_SYNC_INTERVAL, "
         "default 60)",
     )
     add(
         "--drift",
-        choices=("revert", "report"),
-        default=_env("ATTUNE_SYNC_DRIFT", "revert"),
+        # A type, not choices: argparse checks a default (here, from the environment) only
+        # through its type.
+        type=_drift_mode,
+        metavar="{revert,report}",
+        default=env_default("ATTUNE_SYNC_DRIFT", "revert"),
         help="what to do about database changes made behind the sync's back (env "
         "ATTUNE_SYNC_DRIFT, default revert)",
     )
     add(
         "--listen",
         metavar="HOST:PORT",
-        default=_env("ATTUNE_SYNC_LISTEN", DEFAULT_LISTEN),
+        default=env_default("ATTUNE_SYNC_LISTEN", DEFAULT_LISTEN),
         help="address of /healthz /readyz /metrics /status; 'off' disables (env "
         f"ATTUNE_SYNC_LISTEN, default {DEFAULT_LISTEN})",
     )
@@ -97,7 +102,7 @@ def add_watch_parser(
         "--run-timeout",
         type=float,
         metavar="SECONDS",
-        default=float(_env("ATTUNE_SYNC_RUN_TIMEOUT", str(DEFAULT_RUN_TIMEOUT_S))),
+        default=env_default("ATTUNE_SYNC_RUN_TIMEOUT", DEFAULT_RUN_TIMEOUT_S),
         help="cancel and roll back a run's transaction after this long (env "
         "ATTUNE_SYNC_RUN_TIMEOUT, default 20)",
     )
@@ -105,7 +110,7 @@ def add_watch_parser(
         "--shutdown-timeout",
         type=float,
         metavar="SECONDS",
-        default=float(_env("ATTUNE_SYNC_SHUTDOWN_TIMEOUT", str(DEFAULT_SHUTDOWN_TIMEOUT_S))),
+        default=env_default("ATTUNE_SYNC_SHUTDOWN_TIMEOUT", DEFAULT_SHUTDOWN_TIMEOUT_S),
         help="on SIGTERM/SIGINT let a running run finish this long, then cancel it (env "
         "ATTUNE_SYNC_SHUTDOWN_TIMEOUT, default 5)",
     )
@@ -113,14 +118,14 @@ def add_watch_parser(
         "--backoff-max",
         type=float,
         metavar="SECONDS",
-        default=float(_env("ATTUNE_SYNC_BACKOFF_MAX", str(DEFAULT_BACKOFF_MAX_S))),
+        default=env_default("ATTUNE_SYNC_BACKOFF_MAX", DEFAULT_BACKOFF_MAX_S),
         help="longest wait between retries after a failure (env ATTUNE_SYNC_BACKOFF_MAX, "
         "default 30)",
     )
     add(
         "--force-polling",
         action="store_true",
-        default=_flag("ATTUNE_SYNC_FORCE_POLLING"),
+        default=env_flag("ATTUNE_SYNC_FORCE_POLLING"),
         help="poll instead of inotify (network filesystems; env ATTUNE_SYNC_FORCE_POLLING)",
     )
 

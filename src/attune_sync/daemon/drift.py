@@ -8,17 +8,7 @@ Anything else (a new, edited or removed pack) is a tree change.
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, select
-
-from ..db import schema as t
 from ..model import Change, DesiredState, Plan
-
-
-def managed_hashes(conn: Connection) -> dict[str, str]:
-    """Pack ref to the content hash it was last applied with."""
-    m = t.sync_managed_pack
-    query = select(t.pack.c.ref, m.c.content_hash).join(t.pack, m.c.pack_id == t.pack.c.id)
-    return {str(ref): str(digest) for ref, digest in conn.execute(query)}
 
 
 def split_drift(

@@ -23,13 +23,12 @@ from ..db.engine import make_engine
 from ..db.migrate import upgrade
 from ..db.state import load_actual
 from ..model import Plan
-from ..outcome import RunOutcome
+from ..outcome import RunOutcome, record_failure
 from ..planner import make_plan
 from ..reader import TreeChanged, TreeUnreadable
 from ..reconciler import Reconciler
 from ..revision import detect_revision
-from ..sync import record_failure
-from .drift import describe, managed_hashes, split_drift
+from .drift import describe, split_drift
 from .http import StatusServer
 from .leader import APPLY_LOCK_KEY, AlwaysLeader, Leadership, PostgresLeadership
 from .metrics import Metrics
@@ -70,7 +69,11 @@ class Daemon:
         self.metrics = Metrics()
         self.state = DaemonState()
         self.reconciler = Reconciler(
-            self.engine, settings.packs_dir, settings.options, before_plan=self._before_plan
+            self.engine,
+            settings.packs_dir,
+            settings.options,
+            before_plan=self._before_plan,
+            record_failures=False,  # recorded here, except for runs cancelled by shutdown
         )
         self._hinted: set[str] | None = set()
         """Paths file events named since the last run began; None: read everything."""
@@ -91,7 +94,6 @@ class Daemon:
         self._unreadable_logged = False
         self._active: Any = None
         self._active_lock = threading.Lock()
-        self._applied_before: dict[str, str] = {}
         self._watchdog: threading.Timer | None = None
         self._http: StatusServer | None = None
         if settings.listen:
@@ -305,7 +307,7 @@ class Daemon:
             return
         finally:
             self._end_transaction()
-        drift, _ = split_drift(outcome.plan, desired, self._applied_before)
+        drift, _ = split_drift(outcome.plan, desired, outcome.applied_hashes)
         self._succeeded(outcome, set(desired.packs), drift, clock, record)
 
     def _report_drift_only(
@@ -325,6 +327,7 @@ class Daemon:
         hashes = {ref: info.content_hash for ref, info in actual.managed.items()}
         drift, tree = split_drift(plan, desired, hashes)
         if not drift:
+            self.state.set(drift=[])  # whatever was reported before has been fixed
             return False, None
         self._report_drift(drift, reverted=False)
         if tree:
@@ -361,7 +364,6 @@ class Daemon:
             conn.exec_driver_sql(f"SET LOCAL lock_timeout = {ms}")
             # Serialises applies even if two replicas briefly both believe they lead.
             conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({APPLY_LOCK_KEY})")
-        self._applied_before = managed_hashes(conn)
 
     def _end_transaction(self) -> None:
         with self._active_lock:
