@@ -22,6 +22,10 @@ SEMVER_PATTERN = re.compile(
 )
 
 
+def is_valid_ref(text: str) -> bool:
+    return 0 < len(text) <= 255 and REF_PATTERN.match(text) is not None
+
+
 @dataclass(frozen=True, slots=True)
 class Rule:
     type: FieldType

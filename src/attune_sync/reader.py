@@ -17,11 +17,11 @@ from typing import Any, Literal
 from . import schemas
 from .fields import (
     PACK_RULES,
-    REF_PATTERN,
     SENSOR_RULES,
     TRIGGER_RULES,
     FieldIssue,
     check_document,
+    is_valid_ref,
 )
 from .model import (
     DesiredState,
@@ -379,7 +379,7 @@ def _read_listed_pack(
                 )
             )
             continue
-        if "ref" not in doc.data and not _valid_ref(ref):
+        if "ref" not in doc.data and not is_valid_ref(ref):
             problems.append(
                 Problem(
                     relpath,
@@ -420,11 +420,7 @@ def _read_listed_pack(
 
 def _pack_ref(doc: Document) -> str | None:
     ref = doc.data.get("ref") if doc.data is not None else None
-    return ref if isinstance(ref, str) and _valid_ref(ref) else None
-
-
-def _valid_ref(ref: str) -> bool:
-    return 0 < len(ref) <= 255 and REF_PATTERN.match(ref) is not None
+    return ref if isinstance(ref, str) and is_valid_ref(ref) else None
 
 
 def _content_hash(digests: list[tuple[str, str]]) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import structlog
 from sqlalchemy import Engine
 
+from .db.engine import for_reading
 from .db.state import load_actual
 from .model import ActualState, Plan
 from .outcome import LockTaker, RunOutcome
@@ -24,10 +25,7 @@ def dry_run(engine: Engine, root: str, options: PlanOptions | None = None) -> Pl
     """The plan a sync would apply now. Changes nothing."""
     desired = read_tree(root)
     with engine.connect() as conn:
-        if conn.dialect.name == "sqlite":
-            # A read needs no write lock: never wait behind (or block) a running apply.
-            conn = conn.execution_options(sqlite_begin="DEFERRED")
-        actual = load_actual(conn)
+        actual = load_actual(for_reading(conn))
     return make_plan(desired, actual, options)
 
 

@@ -19,7 +19,7 @@ import structlog
 from sqlalchemy.exc import SQLAlchemyError
 
 from .. import render
-from ..db.engine import DEFAULT_DATABASE_URL, DatabaseError, make_engine
+from ..db.engine import DEFAULT_DATABASE_URL, DatabaseError, for_reading, make_engine
 from ..envvars import env_default, env_flag
 from ..planner import PlanOptions
 from .settings import (
@@ -210,9 +210,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         return EXIT_TROUBLE
     try:
         with engine.connect() as conn:
-            if conn.dialect.name == "sqlite":
-                conn.execution_options(sqlite_begin="DEFERRED")  # never wait for an apply
-            status = read_status(conn, args.runs)
+            status = read_status(for_reading(conn), args.runs)
     except SQLAlchemyError as error:
         print(f"error: cannot read the database: {error}", file=sys.stderr)
         return EXIT_TROUBLE

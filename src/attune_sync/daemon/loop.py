@@ -19,8 +19,9 @@ import structlog
 from sqlalchemy import Connection, Engine, exists, select
 
 from ..db import schema as t
-from ..db.engine import make_engine
+from ..db.engine import for_reading, make_engine
 from ..db.migrate import upgrade
+from ..db.runs import COMMITTED_RESULTS
 from ..db.state import load_actual
 from ..model import Plan
 from ..outcome import RunOutcome, record_failure
@@ -37,8 +38,6 @@ from .state import DaemonState, now, pack_states
 from .watcher import TreeWatcher
 
 log = structlog.get_logger("attune_sync.daemon")
-
-COMMITTED_RESULTS = ("applied", "noop", "invalid", "held_back")
 
 
 class RunAborted(Exception):
@@ -320,9 +319,7 @@ class Daemon:
         (None when there was no drift at all).
         """
         with self.engine.connect() as conn:
-            if conn.dialect.name == "sqlite":
-                conn = conn.execution_options(sqlite_begin="DEFERRED")  # not behind writers
-            actual = load_actual(conn)
+            actual = load_actual(for_reading(conn))
         plan = make_plan(desired, actual, self.settings.options)
         hashes = {ref: info.content_hash for ref, info in actual.managed.items()}
         drift, tree = split_drift(plan, desired, hashes)

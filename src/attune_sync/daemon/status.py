@@ -8,10 +8,8 @@ from typing import Any
 from sqlalchemy import Connection, inspect, select
 
 from ..db import schema as t
-from ..db.runs import recent_runs
+from ..db.runs import COMMITTED_RESULTS, recent_runs
 from .state import owning_pack
-
-COMMITTED = ("applied", "noop", "invalid", "held_back")
 
 
 def read_status(conn: Connection, limit: int = 10) -> dict[str, Any] | None:
@@ -28,7 +26,7 @@ def read_status(conn: Connection, limit: int = 10) -> dict[str, Any] | None:
             .order_by(t.pack.c.ref)
         )
     }
-    latest = next((run for run in runs if run["result"] in COMMITTED), None)
+    latest = next((run for run in runs if run["result"] in COMMITTED_RESULTS), None)
     details: dict[str, Any] = (latest or {}).get("details") or {}
     packs: dict[str, dict[str, Any]] = {
         ref: {"state": "in_sync", **info} for ref, info in managed.items()

@@ -172,3 +172,14 @@ def _sqlite_engine(url: URL, *, echo: bool) -> Engine:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
+
+
+def for_reading(conn: Connection) -> Connection:
+    """`conn` set up for a transaction that only reads.
+
+    On SQLite it then takes no write lock, so it neither waits behind a running apply nor
+    blocks one; elsewhere nothing changes.
+    """
+    if conn.dialect.name == "sqlite":
+        return conn.execution_options(**{SQLITE_BEGIN_OPTION: "DEFERRED"})
+    return conn

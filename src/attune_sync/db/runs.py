@@ -11,6 +11,8 @@ from attune_sync.db.schema import sync_run
 
 RunResult = Literal["applied", "noop", "invalid", "held_back", "failed", "dry_run"]
 RUN_RESULTS: frozenset[str] = frozenset(get_args(RunResult))
+COMMITTED_RESULTS: tuple[RunResult, ...] = ("applied", "noop", "invalid", "held_back")
+"""Results of runs whose transaction committed."""
 
 
 def record_run(
