@@ -45,7 +45,7 @@ from cli.test_property import (
     all_triggers,
     copy,
     drop_dangling,
-    q,
+    render,
     texts,
     trees,
     trigs,
@@ -53,7 +53,6 @@ from cli.test_property import (
 
 UNMANAGED = ["ua", "ub"]
 """Refs of packs someone else inserts; a later step may add a folder for one (adoption)."""
-BROKEN_PACK_YAML = "ref: {broken\n"
 EDITS = [
     "break",
     "trigger_field",
@@ -244,29 +243,6 @@ def scenarios(draw: st.DrawFn) -> tuple[Tree, list[Step]]:
 
 
 # --------------------------------------------------------------------------- files
-
-
-def render(tree: Tree, broken: frozenset[str]) -> dict[str, str]:
-    files: dict[str, str] = {}
-    for pack in tree.values():
-        files[f"{pack.folder}/pack.yaml"] = (
-            BROKEN_PACK_YAML
-            if pack.ref in broken
-            else f"ref: {pack.ref}\nlabel: {q(pack.label)}\ndescription: pack {pack.ref}\n"
-        )
-        for name, trig in pack.triggers.items():
-            desc = "null" if trig.description is None else q(trig.description)
-            files[f"{pack.folder}/triggers/{name}.yaml"] = (
-                f"label: {q(trig.label)}\ndescription: {desc}\n"
-                f"enabled: {str(trig.enabled).lower()}\n"
-            )
-        for name, sens in pack.sensors.items():
-            files[f"{pack.folder}/sensors/{name}.yaml"] = (
-                f"label: {q(sens.label)}\ndescription: {q(sens.description)}\n"
-                f"entrypoint: /sensors/{name}.py\nruntime_ref: shell\n"
-                f"trigger_ref: {sens.trigger_ref}\nenabled: {str(sens.enabled).lower()}\n"
-            )
-    return files
 
 
 def publish(root: Path, old: dict[str, str], new: dict[str, str]) -> set[str]:

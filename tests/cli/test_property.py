@@ -133,11 +133,17 @@ def q(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def write(tree: Tree, root: Path) -> None:
+BROKEN_PACK_YAML = "ref: {broken\n"
+
+
+def render(tree: Tree, broken: frozenset[str] = frozenset()) -> dict[str, str]:
+    """The files of `tree`; packs named in `broken` get an unparsable pack.yaml."""
     files: dict[str, str] = {}
     for pack in tree.values():
         files[f"{pack.folder}/pack.yaml"] = (
-            f"ref: {pack.ref}\nlabel: {q(pack.label)}\ndescription: pack {pack.ref}\n"
+            BROKEN_PACK_YAML
+            if pack.ref in broken
+            else f"ref: {pack.ref}\nlabel: {q(pack.label)}\ndescription: pack {pack.ref}\n"
         )
         for name, trig in pack.triggers.items():
             desc = "null" if trig.description is None else q(trig.description)
@@ -151,7 +157,11 @@ def write(tree: Tree, root: Path) -> None:
                 f"entrypoint: /sensors/{name}.py\nruntime_ref: shell\n"
                 f"trigger_ref: {sens.trigger_ref}\nenabled: {str(sens.enabled).lower()}\n"
             )
-    write_tree(root, files)
+    return files
+
+
+def write(tree: Tree, root: Path) -> None:
+    write_tree(root, render(tree))
 
 
 def cli(*argv: str) -> tuple[int, dict[str, Any]]:
