@@ -297,28 +297,9 @@ def _pack_display(actual: ActualState) -> dict[str, Any]:
     return {"runtime_deps": lambda ids: [names.get(i, i) for i in ids]}
 
 
-def _trigger_values(spec: TriggerSpec) -> dict[str, Any]:
-    return {
-        "pack_ref": spec.pack_ref,
-        "label": spec.label,
-        "description": spec.description,
-        "enabled": spec.enabled,
-        "param_schema": spec.param_schema,
-        "out_schema": spec.out_schema,
-    }
-
-
-def _sensor_values(spec: SensorSpec) -> dict[str, Any]:
-    return {
-        "pack_ref": spec.pack_ref,
-        "label": spec.label,
-        "description": spec.description,
-        "entrypoint": spec.entrypoint,
-        "runtime_ref": spec.runtime_ref,
-        "trigger_ref": spec.trigger_ref,
-        "enabled": spec.enabled,
-        "param_schema": spec.param_schema,
-    }
+def _component_values(kind: Kind, spec: TriggerSpec | SensorSpec) -> dict[str, Any]:
+    """The compared fields of a trigger or sensor: the spec's attributes of the same names."""
+    return {name: getattr(spec, name) for name in FIELDS_BY_KIND[kind]}
 
 
 def _component_changes(
@@ -329,8 +310,8 @@ def _component_changes(
 ) -> None:
     pack_ref = bundle.pack.ref
     wanted: dict[Kind, dict[str, dict[str, Any]]] = {
-        "trigger": {ref: _trigger_values(spec) for ref, spec in bundle.triggers.items()},
-        "sensor": {ref: _sensor_values(spec) for ref, spec in bundle.sensors.items()},
+        "trigger": {ref: _component_values("trigger", s) for ref, s in bundle.triggers.items()},
+        "sensor": {ref: _component_values("sensor", s) for ref, s in bundle.sensors.items()},
     }
     for kind, specs in wanted.items():
         existing = actual.objects(kind)
