@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from .fields import stored_columns
+
 Kind = Literal["pack", "trigger", "sensor"]
 ComponentKind = Literal["trigger", "sensor"]
 Action = Literal["create", "update", "delete"]
@@ -104,10 +106,18 @@ class SensorSpec:
     description: str
     entrypoint: str
     runtime_ref: str
-    trigger_ref: str
+    """The runtime as written (`runner_type`); the planner resolves it to a runtime ref."""
+    trigger_refs: tuple[str, ...]
+    """Every trigger the sensor fires, qualified, in file order; never empty."""
     enabled: bool = True
     param_schema: dict[str, JSON] | None = None
+    config: dict[str, JSON] | None = None
     source: str = ""
+
+    @property
+    def trigger_ref(self) -> str:
+        """The first trigger: the sensor row's own `trigger`/`trigger_ref` columns."""
+        return self.trigger_refs[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,35 +177,17 @@ class DesiredState:
 
 COMPONENT_KINDS: tuple[ComponentKind, ...] = ("trigger", "sensor")
 
-PACK_FIELDS = (
-    "label",
-    "description",
-    "version",
-    "conf_schema",
-    "config",
-    "meta",
-    "tags",
-    "runtime_deps",
-    "is_standard",
-)
-TRIGGER_FIELDS = ("pack_ref", "label", "description", "enabled", "param_schema", "out_schema")
-SENSOR_FIELDS = (
-    "pack_ref",
-    "label",
-    "description",
-    "entrypoint",
-    "runtime_ref",
-    "trigger_ref",
-    "enabled",
-    "param_schema",
-)
+PACK_FIELDS = stored_columns("pack")
+TRIGGER_FIELDS = ("pack_ref", *stored_columns("trigger"))
+SENSOR_FIELDS = ("pack_ref", *stored_columns("sensor"))
 FIELDS_BY_KIND: dict[Kind, tuple[str, ...]] = {
     "pack": PACK_FIELDS,
     "trigger": TRIGGER_FIELDS,
     "sensor": SENSOR_FIELDS,
 }
-"""The fields the sync owns, compared field by field. Ids (`pack`, `runtime`, `trigger`) follow
-from the refs and are resolved by the database edge."""
+"""The fields the sync owns, compared field by field: the stored columns of fields.TABLES. Ids
+(`pack`, `runtime`, `trigger`) follow from the refs and are resolved by the database edge;
+a sensor's `trigger_refs` is its `sensor_trigger` rows."""
 
 
 @dataclass(slots=True)

@@ -12,11 +12,13 @@ broken or missing source from deleting anything live here, where they can be tes
 
 from __future__ import annotations
 
+import difflib
 from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from .flatschema import mask_secrets
 from .model import (
     COMPONENT_KINDS,
     FIELDS_BY_KIND,
@@ -35,7 +37,7 @@ from .model import (
     SensorSpec,
     TriggerSpec,
 )
-from .schemas import mask_secrets
+from .runtimes import resolve_runtime, split_constraint
 
 DEFAULT_MAX_DELETE_SHARE = 0.5
 
@@ -170,36 +172,39 @@ def _reference_problems(
 ) -> list[Problem]:
     problems: list[Problem] = []
     pack_file = f"{bundle.folder}/pack.yaml"
-    for index, runtime in enumerate(bundle.pack.runtime_deps):
-        if runtime not in actual.runtimes:
+    for index, entry in enumerate(bundle.pack.runtime_deps):
+        runtime = split_constraint(entry)[0]
+        if resolve_runtime(runtime, actual.runtimes) is None:
             problems.append(
                 Problem(
                     pack_file,
                     f"unknown runtime {runtime!r}",
                     field=f"runtime_deps[{index}]",
-                    hint=f"known runtimes: {', '.join(sorted(actual.runtimes))}",
+                    hint=_runtime_hint(runtime, actual),
                 )
             )
     for sensor in bundle.sensors.values():
-        if sensor.runtime_ref not in actual.runtimes:
+        if resolve_runtime(sensor.runtime_ref, actual.runtimes) is None:
             problems.append(
                 Problem(
                     sensor.source,
                     f"unknown runtime {sensor.runtime_ref!r}",
-                    field="runtime_ref",
-                    hint=f"known runtimes: {', '.join(sorted(actual.runtimes))}",
+                    field="runner_type",
+                    hint=_runtime_hint(sensor.runtime_ref, actual),
                 )
             )
-        if sensor.trigger_ref not in available:
-            problems.append(
-                Problem(
-                    sensor.source,
-                    f"trigger {sensor.trigger_ref!r} does not exist"
-                    + _why_missing(sensor.trigger_ref, actual),
-                    field="trigger_ref",
-                    hint="define it in a pack's triggers/ folder, or fix the ref",
+        for index, trigger_ref in enumerate(sensor.trigger_refs):
+            if trigger_ref not in available:
+                problems.append(
+                    Problem(
+                        sensor.source,
+                        f"trigger {trigger_ref!r} does not exist"
+                        + _why_missing(trigger_ref, actual),
+                        field=f"trigger_types[{index}]",
+                        hint=_did_you_mean(trigger_ref, available)
+                        or "define it in a pack's triggers/ folder, or fix the ref",
+                    )
                 )
-            )
     for kind, specs in (("trigger", bundle.triggers), ("sensor", bundle.sensors)):
         existing = actual.triggers if kind == "trigger" else actual.sensors
         for ref, spec in specs.items():
@@ -230,6 +235,16 @@ def _reference_problems(
     return problems
 
 
+def _runtime_hint(name: str, actual: ActualState) -> str:
+    close = _did_you_mean(name, actual.runtimes)
+    return close or f"known runtimes: {', '.join(sorted(actual.runtimes))}"
+
+
+def _did_you_mean(name: str, known: Collection[str]) -> str | None:
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.75)
+    return f"did you mean `{close[0]}`?" if close else None
+
+
 def _why_missing(trigger_ref: str, actual: ActualState) -> str:
     row = actual.triggers.get(trigger_ref)
     if row is None:
@@ -250,7 +265,7 @@ def _pack_changes(bundle: PackBundle, actual: ActualState, plan: Plan) -> list[C
         "config": spec.config,
         "meta": spec.meta,
         "tags": list(spec.tags),
-        "runtime_deps": [actual.runtimes[ref] for ref in spec.runtime_deps],
+        "runtime_deps": [_runtime_id(entry, actual) for entry in spec.runtime_deps],
         "is_standard": spec.is_standard,
     }
     display = _pack_display(actual)
@@ -292,14 +307,26 @@ def _pack_changes(bundle: PackBundle, actual: ActualState, plan: Plan) -> list[C
     return []
 
 
+def _runtime_id(entry: str, actual: ActualState) -> int:
+    ref = resolve_runtime(split_constraint(entry)[0], actual.runtimes)
+    assert ref is not None, "settle_references keeps packs with unknown runtimes out"
+    return actual.runtimes[ref]
+
+
 def _pack_display(actual: ActualState) -> dict[str, Any]:
     names = {runtime_id: ref for ref, runtime_id in actual.runtimes.items()}
     return {"runtime_deps": lambda ids: [names.get(i, i) for i in ids]}
 
 
-def _component_values(kind: Kind, spec: TriggerSpec | SensorSpec) -> dict[str, Any]:
+def _component_values(
+    kind: Kind, spec: TriggerSpec | SensorSpec, actual: ActualState
+) -> dict[str, Any]:
     """The compared fields of a trigger or sensor: the spec's attributes of the same names."""
-    return {name: getattr(spec, name) for name in FIELDS_BY_KIND[kind]}
+    values = {name: getattr(spec, name) for name in FIELDS_BY_KIND[kind]}
+    if isinstance(spec, SensorSpec):
+        values["runtime_ref"] = resolve_runtime(spec.runtime_ref, actual.runtimes)
+        values["trigger_refs"] = list(spec.trigger_refs)
+    return values
 
 
 def _component_changes(
@@ -310,19 +337,26 @@ def _component_changes(
 ) -> None:
     pack_ref = bundle.pack.ref
     wanted: dict[Kind, dict[str, dict[str, Any]]] = {
-        "trigger": {ref: _component_values("trigger", s) for ref, s in bundle.triggers.items()},
-        "sensor": {ref: _component_values("sensor", s) for ref, s in bundle.sensors.items()},
+        "trigger": {
+            ref: _component_values("trigger", s, actual) for ref, s in bundle.triggers.items()
+        },
+        "sensor": {
+            ref: _component_values("sensor", s, actual) for ref, s in bundle.sensors.items()
+        },
     }
     for kind, specs in wanted.items():
         existing = actual.objects(kind)
         for ref in sorted(specs):
             values = specs[ref]
             row = existing.get(ref)
+            # A sensor's config holds values for its parameters: their secrets stay masked.
+            schema = values.get("param_schema")
             if row is None:
-                fields = _created_fields(kind, values, {}, None)
+                fields = _created_fields(kind, values, {}, schema)
                 upserts.append(Change("create", kind, ref, pack_ref, fields, values))
                 continue
-            changed = _changed_fields(kind, row, values, {}, None)
+            schemas = (row.values.get("param_schema"), schema)
+            changed = _changed_fields(kind, row, values, {}, schemas)
             if changed:
                 update = {change.field: values[change.field] for change in changed}
                 upserts.append(Change("update", kind, ref, pack_ref, changed, update))
@@ -416,11 +450,12 @@ def _hold_back_broken_references(
     retargeted = {
         change.ref
         for change in upserts
-        if change.kind == "sensor" and change.values and "trigger_ref" in change.values
+        if change.kind == "sensor" and change.values and "trigger_refs" in change.values
     }
     sensors_by_trigger: dict[str, list[tuple[str, str | None]]] = defaultdict(list)
     for ref, row in actual.sensors.items():
-        sensors_by_trigger[row.values["trigger_ref"]].append((ref, row.values.get("pack_ref")))
+        for trigger_ref in row.values["trigger_refs"]:
+            sensors_by_trigger[trigger_ref].append((ref, row.values.get("pack_ref")))
 
     def users(trigger_ref: str) -> list[str]:
         gone_packs = deletes["pack"]

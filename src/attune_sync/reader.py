@@ -7,6 +7,7 @@ mid-run aborts the run with `TreeChanged` instead of reading as a deletion.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import os
 from collections.abc import Callable, Collection, Iterable
@@ -14,15 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from . import schemas
-from .fields import (
-    PACK_RULES,
-    SENSOR_RULES,
-    TRIGGER_RULES,
-    FieldIssue,
-    check_document,
-    is_valid_ref,
-)
+from . import flatschema
+from .fieldcheck import normalize
+from .fields import TABLES, FieldIssue, FieldType, is_valid_ref
 from .model import (
     DesiredState,
     FolderRead,
@@ -39,7 +34,10 @@ DocKind = Literal["pack", "trigger", "sensor"]
 YAML_SUFFIXES = (".yaml", ".yml")
 PACK_FILES = ("pack.yaml", "pack.yml")
 COMPONENT_DIRS: dict[str, DocKind] = {"triggers": "trigger", "sensors": "sensor"}
-NOT_YET_SYNCED = ("actions", "rules")
+NOT_YET_SYNCED = ("actions", "rules", "runtimes")
+SKIPPED_DIRS = ("permission_sets", "queues", "workflows", "tests", "dashboards", "policies")
+"""Folders Attune packs have that attune-sync does not sync: skipped without a warning."""
+ALL_COMPONENT_DIRS = (*COMPONENT_DIRS, *NOT_YET_SYNCED)
 
 
 class TreeUnreadable(Exception):
@@ -181,6 +179,8 @@ class _Listing:
     stray: list[str] = field(default_factory=list)
     """YAML files in places nothing is read from (relative to the pack folder)."""
     unsynced_dirs: list[str] = field(default_factory=list)
+    misspelt: list[tuple[str, str]] = field(default_factory=list)
+    """(folder, the component folder it is probably meant to be), for folders holding YAML."""
     unreadable: list[str] = field(default_factory=list)
     """Names that must be read but are not a regular file (or folder): a broken symlink,
     a socket. Never taken as absent: the pack is held as invalid instead."""
@@ -215,14 +215,31 @@ def _list_pack(folder: Path) -> _Listing:
             elif name in NOT_YET_SYNCED:
                 if any(True for _ in _yaml_below(Path(entry.path), name)):
                     listing.unsynced_dirs.append(name)
+            elif name in SKIPPED_DIRS:
+                continue
             else:
-                listing.stray.extend(_yaml_below(Path(entry.path), name))
+                below = list(_yaml_below(Path(entry.path), name))
+                meant = _meant_folder(name)
+                if meant is not None and below:
+                    listing.misspelt.append((name, meant))
+                else:
+                    listing.stray.extend(below)
         elif name.endswith(YAML_SUFFIXES):
             listing.stray.append(name)
     listing.pack_files.sort(key=lambda entry: entry.name)
     listing.components.sort(key=lambda item: (item[0], item[1].name))
     listing.unreadable.sort()
     return listing
+
+
+def _meant_folder(name: str) -> str | None:
+    """The component folder a folder's name is close to (`Triggers`, `trigger`), if any."""
+    lowered = name.lower()
+    for candidate in ALL_COMPONENT_DIRS:
+        if lowered in (candidate, candidate[:-1]):
+            return candidate
+    close = difflib.get_close_matches(lowered, ALL_COMPONENT_DIRS, n=1, cutoff=0.75)
+    return close[0] if close else None
 
 
 def _is_file(entry: os.DirEntry[str]) -> bool:
@@ -275,6 +292,7 @@ def _read_pack(
         tuple(signatures.items()),
         tuple(listing.stray),
         tuple(listing.unsynced_dirs),
+        tuple(listing.misspelt),
         tuple(listing.unreadable),
     )
     seen.update(signatures)
@@ -319,18 +337,6 @@ def _read_listed_pack(
                 severity="warning",
             )
         )
-    if not listing.pack_files and not set(PACK_FILES) & set(listing.unreadable):
-        if listing.components:
-            warnings.append(
-                Problem(
-                    folder,
-                    "folder has triggers or sensors but no pack.yaml, so it is not a pack",
-                    hint="add a pack.yaml with ref, label and description",
-                    severity="warning",
-                )
-            )
-        return None
-
     problems: list[Problem] = [
         Problem(
             f"{folder}/{name}",
@@ -339,6 +345,28 @@ def _read_listed_pack(
         )
         for name in listing.unreadable
     ]
+    problems += [
+        Problem(
+            f"{folder}/{name}",
+            f"folder {name!r} holds YAML files but is not a folder attune-sync reads",
+            hint=f"did you mean `{meant}/`? Rename the folder; until then the pack stays as it is",
+        )
+        for name, meant in listing.misspelt
+    ]
+    if not listing.pack_files and not set(PACK_FILES) & set(listing.unreadable):
+        if listing.components or listing.unsynced_dirs or listing.misspelt:
+            # Maybe a pack whose pack.yaml was renamed or removed by mistake: never read it
+            # as "every component of this pack was deleted".
+            problems.append(
+                Problem(
+                    folder,
+                    "folder has pack components but no pack.yaml; it stays as it is",
+                    hint="add a pack.yaml with ref, label and description, or remove the "
+                    "folder to delete the pack",
+                )
+            )
+            return InvalidPack(folder, None, tuple(problems))
+        return None
     if not listing.pack_files:  # pack.yaml is there but cannot be read
         return InvalidPack(folder, None, tuple(problems))
     if len(listing.pack_files) > 1:
@@ -367,7 +395,8 @@ def _read_listed_pack(
         if doc.data is None or doc.problems or pack_ref is None:
             continue
         stem = entry.name.rsplit(".", 1)[0]
-        ref = doc.data.get("ref") or f"{pack_ref}.{stem}"
+        given = doc.data.get("name")
+        ref: str = doc.data.get("ref") or f"{pack_ref}.{given if isinstance(given, str) else stem}"
         if not ref.startswith(f"{pack_ref}."):
             problems.append(
                 Problem(
@@ -462,11 +491,11 @@ def _document(
     return document
 
 
-_RULES = {"pack": PACK_RULES, "trigger": TRIGGER_RULES, "sensor": SENSOR_RULES}
-
-
 def check_file(relpath: str, raw: bytes, kind: DocKind, digest: str = "") -> Document:
-    """Parse and check one file on its own: syntax, fields, schemas, config."""
+    """Parse and check one file on its own: syntax, fields, schemas, config.
+
+    The document's data has canonical keys (aliases replaced by the names they stand for).
+    """
     try:
         data = parse(raw)
     except YamlProblem as error:
@@ -476,31 +505,40 @@ def check_file(relpath: str, raw: bytes, kind: DocKind, digest: str = "") -> Doc
             None,
             (Problem(relpath, error.message, error.line, error.column, error.field, error.hint),),
         )
-    issues = check_document(data, _RULES[kind], kind)
-    if isinstance(data, dict):
-        for name in ("conf_schema", "param_schema", "out_schema"):
-            if name in data and not any(issue.path[:1] == (name,) for issue in issues):
-                issues.extend(schemas.schema_issues(data[name], (name,)))
-        conf_schema, config = data.get("conf_schema"), data.get("config")
+    table = TABLES[kind]
+    issues, canonical = normalize(data, table)
+    if canonical is not None:
+        written = {table.field(key).name: key for key in data if key in table}
+        broken = {issue.path[0] for issue in issues if issue.path}
+        for field in table:
+            key = written.get(field.name)
+            if field.type == FieldType.SCHEMA and key is not None and key not in broken:
+                issues.extend(flatschema.flat_issues(canonical[field.name], (key,)))
+        conf_schema, config = canonical.get("conf_schema"), canonical.get("config")
         if (
             kind == "pack"
             and isinstance(config, dict)
             and isinstance(conf_schema, dict)
-            and not any(issue.path[:1] in (("config",), ("conf_schema",)) for issue in issues)
+            and not {written.get("config"), written.get("conf_schema")} & broken
         ):
-            issues.extend(schemas.config_issues(config, conf_schema))
+            issues.extend(flatschema.config_issues(config, conf_schema))
     problems = tuple(_located(relpath, raw, issue) for issue in issues)
-    return Document(relpath, digest, data if isinstance(data, dict) else None, problems)
+    return Document(relpath, digest, canonical, problems)
 
 
 def _located(relpath: str, raw: bytes, issue: FieldIssue) -> Problem:
     location = locate(raw, issue.path) if issue.path else None
     hint = issue.hint
+    message = issue.message
+    if issue.other is not None:
+        other = locate(raw, issue.other)
+        if other is not None:
+            message += f"; `{issue.other[-1]}` is on line {other.line}"
     if issue.quote and location is not None and location.source:
         hint = f'quote it so it stays as written: `{issue.path[-1]}: "{location.source}"`'
     return Problem(
         relpath,
-        issue.message,
+        message,
         location.line if location else None,
         location.column if location else None,
         issue.dotted or None,
@@ -511,47 +549,51 @@ def _located(relpath: str, raw: bytes, issue: FieldIssue) -> Problem:
 # --------------------------------------------------------------------------- specs
 
 
+def generated_label(ref: str) -> str:
+    """A label from a ref's last segment, as Attune makes one: `http_request` -> `Http Request`."""
+    words = ref.rsplit(".", 1)[-1].split("_")
+    return " ".join(word[:1].upper() + word[1:] for word in words if word)
+
+
+def qualified(ref: str, pack_ref: str) -> str:
+    """A short name (no dot) is qualified with the pack ref, as Attune does."""
+    return ref if "." in ref else f"{pack_ref}.{ref}"
+
+
+def _stored(kind: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The stored values of a checked document, by column, with the table's defaults."""
+    values: dict[str, Any] = {}
+    for spec_field in TABLES[kind].stored:
+        name, default = spec_field.name, spec_field.default
+        value = data.get(name, default)
+        if value is None and default is not None:
+            value = default  # an empty list field (`tags:`) is the default
+        if spec_field.type == FieldType.STRING_LIST:
+            value = (value,) if isinstance(value, str) else tuple(value or ())
+        values[spec_field.column or name] = value
+    return values
+
+
 def _pack(data: dict[str, Any]) -> PackSpec:
-    return PackSpec(
-        ref=data["ref"],
-        label=data["label"],
-        description=data["description"],
-        version=data.get("version"),
-        conf_schema=data.get("conf_schema"),
-        config=data.get("config"),
-        meta=data.get("meta"),
-        tags=tuple(data.get("tags") or ()),
-        runtime_deps=tuple(data.get("runtime_deps") or ()),
-        is_standard=data.get("is_standard", False),
-    )
+    values = _stored("pack", data)
+    return PackSpec(**values)
 
 
 def _trigger(data: dict[str, Any], ref: str, pack_ref: str, source: str) -> TriggerSpec:
-    return TriggerSpec(
-        ref=ref,
-        pack_ref=pack_ref,
-        label=data["label"],
-        description=data.get("description"),
-        enabled=data.get("enabled", True),
-        param_schema=data.get("param_schema"),
-        out_schema=data.get("out_schema"),
-        source=source,
-    )
+    values = _stored("trigger", data)
+    values.update(ref=ref, pack_ref=pack_ref, source=source)
+    values["label"] = values["label"] or generated_label(ref)
+    return TriggerSpec(**values)
 
 
 def _sensor(data: dict[str, Any], ref: str, pack_ref: str, source: str) -> SensorSpec:
-    return SensorSpec(
-        ref=ref,
-        pack_ref=pack_ref,
-        label=data["label"],
-        description=data["description"],
-        entrypoint=data["entrypoint"],
-        runtime_ref=data["runtime_ref"],
-        trigger_ref=data["trigger_ref"],
-        enabled=data.get("enabled", True),
-        param_schema=data.get("param_schema"),
-        source=source,
+    values = _stored("sensor", data)
+    values.update(ref=ref, pack_ref=pack_ref, source=source)
+    values["label"] = values["label"] or generated_label(ref)
+    values["trigger_refs"] = tuple(
+        dict.fromkeys(qualified(entry, pack_ref) for entry in values["trigger_refs"])
     )
+    return SensorSpec(**values)
 
 
 # --------------------------------------------------------------------------- across packs

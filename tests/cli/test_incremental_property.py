@@ -353,7 +353,7 @@ def expected(step: Step) -> dict[str, Any]:
     }
     triggers.update({f"{ref}.t1": (ref, "Their trigger", None, True) for ref in step.unmanaged})
     sensors = {
-        f"{p.ref}.{n}": (p.ref, s.label, s.description, s.enabled, s.trigger_ref, "shell")
+        f"{p.ref}.{n}": (p.ref, s.label, s.description, s.enabled, [s.trigger_ref], "shell")
         for p in step.tree.values()
         for n, s in p.sensors.items()
     }
@@ -383,7 +383,7 @@ def seen(state: ActualState) -> dict[str, Any]:
                 "label",
                 "description",
                 "enabled",
-                "trigger_ref",
+                "trigger_refs",
                 "runtime_ref",
             )
             for r, o in state.sensors.items()

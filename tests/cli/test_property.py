@@ -202,7 +202,7 @@ def assert_db_equals(engine: Engine, tree: Tree) -> None:
             o.values["label"],
             o.values["description"],
             o.values["enabled"],
-            o.values["trigger_ref"],
+            o.values["trigger_refs"][0],
             o.values["runtime_ref"],
         )
         for ref, o in actual.sensors.items()

@@ -77,7 +77,7 @@ def test_sensor_with_unknown_trigger_is_invalid(
     code, document = run_json(capsys, "validate", str(root))
     assert code == 1
     [error] = document["errors"]
-    assert (error["path"], error["field"]) == ("p/sensors/s.yaml", "trigger_ref")
+    assert (error["path"], error["field"]) == ("p/sensors/s.yaml", "trigger_types[0]")
     assert "trigger 'p.nope' does not exist" in error["message"]
 
 

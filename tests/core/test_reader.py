@@ -157,14 +157,16 @@ def test_stray_yaml_is_a_warning_not_an_error(make_tree: MakeTree) -> None:
     assert state.problems == state.warnings
 
 
-def test_components_without_pack_yaml_warn(make_tree: MakeTree) -> None:
+def test_components_without_pack_yaml_are_an_invalid_pack(make_tree: MakeTree) -> None:
+    # Changed by issue 10: a pack.yaml renamed by mistake must never read as a deletion.
     root = make_tree({"orphan/triggers/t.yaml": trigger_doc()})
     state = read_tree(root)
     assert state.packs == {}
-    assert state.invalid == []
-    [warning] = state.warnings
-    assert warning.path == "orphan"
-    assert "no pack.yaml" in warning.message
+    [invalid] = state.invalid
+    assert (invalid.folder, invalid.ref) == ("orphan", None)
+    [problem] = invalid.problems
+    assert problem.path == "orphan"
+    assert "no pack.yaml" in problem.message
 
 
 def test_missing_root_is_unreadable(tmp_path: Path) -> None:

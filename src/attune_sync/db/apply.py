@@ -135,6 +135,8 @@ class _Applier:
         self.conn = conn
         self.now = now
         self._ids: dict[str, dict[str, int]] = {}
+        self._links: dict[str, list[str]] = {}
+        """Sensor ref -> the trigger refs its sensor_trigger rows must hold, once written."""
 
     # ---------------------------------------------------------------- id resolution
 
@@ -149,6 +151,13 @@ class _Applier:
 
     def _resolve(self, kind: Kind, change: Change, values: dict[str, Any]) -> dict[str, Any]:
         row = dict(values)
+        trigger_refs = row.pop("trigger_refs", None)
+        if trigger_refs is not None:
+            if not trigger_refs:
+                raise ApplyError(f"sensor {change.ref!r}: fires no trigger")
+            # The sensor row keeps the first trigger; sensor_trigger holds all of them.
+            row["trigger_ref"] = trigger_refs[0]
+            self._links[change.ref] = list(trigger_refs)
         for key, column, target in _REFERENCES[kind]:
             if key not in row:
                 continue
@@ -193,6 +202,7 @@ class _Applier:
             # cost of a plain executemany; re-reading ref -> id when needed is one cheap query.
             self._run(kind, "create", insert(table), batch)
         self._ids.pop(kind, None)
+        self._write_links()
 
     def update(self, kind: Kind, changes: Sequence[Change]) -> None:
         table = t.TABLES_BY_KIND[kind]
@@ -214,6 +224,38 @@ class _Applier:
                     f"update of {kind}s: {len(batch) - found} of {len(batch)} no longer exist "
                     "(the database changed after the plan was made)"
                 )
+        self._write_links()
+
+    def _write_links(self) -> None:
+        """Replace the sensor_trigger rows of the sensors just written."""
+        if not self._links:
+            return
+        link = t.sensor_trigger
+        sensors, triggers = self.ids("sensor"), self.ids("trigger")
+        ids = [sensors[ref] for ref in self._links]
+        for start in range(0, len(ids), _DELETE_CHUNK):
+            chunk = ids[start : start + _DELETE_CHUNK]
+            self.conn.execute(delete(link).where(link.c.sensor.in_(chunk)))
+        rows = []
+        for sensor_ref, trigger_refs in self._links.items():
+            for position, trigger_ref in enumerate(trigger_refs):
+                trigger_id = triggers.get(trigger_ref)
+                if trigger_id is None:
+                    raise ApplyError(
+                        f"sensor {sensor_ref!r}: trigger {trigger_ref!r} does not exist"
+                    )
+                rows.append(
+                    {
+                        "sensor": sensors[sensor_ref],
+                        "sensor_ref": sensor_ref,
+                        "trigger": trigger_id,
+                        "trigger_ref": trigger_ref,
+                        "position": position,
+                    }
+                )
+        self._links.clear()
+        if rows:
+            self._run("sensor", "create", insert(link), rows)
 
     def delete(self, kind: Kind, changes: Sequence[Change]) -> None:
         table = t.TABLES_BY_KIND[kind]

@@ -31,15 +31,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
+# Column limits live once, in the format's tables: the validator checks the same numbers.
+from attune_sync.fields import ENTRYPOINT_LENGTH, LABEL_LENGTH, REF_LENGTH, VERSION_LENGTH
+
 BUILTIN_RUNTIMES: dict[str, int] = {"shell": 1, "python3": 2, "nodejs": 3, "native": 4}
 """Runtime ref to id, seeded by the first migration with these stable ids."""
 
-
-REF_LENGTH = 255
-LABEL_LENGTH = 255
-VERSION_LENGTH = 64
-ENTRYPOINT_LENGTH = 1024
-"""Column limits: PostgreSQL enforces them, SQLite does not, so the validator must."""
 
 # Deterministic constraint names keep alembic diffs and error messages identical on both
 # backends instead of depending on each server's naming scheme.
@@ -183,8 +180,37 @@ sensor = Table(
     Column("trigger_ref", String(REF_LENGTH), nullable=False),
     Column("enabled", Boolean, nullable=False, server_default=text("true")),
     Column("param_schema", _json(), nullable=True),
+    Column("config", _json(), nullable=True),
     *_timestamps(),
     **_TABLE_KW,
+)
+
+sensor_trigger = Table(
+    "sensor_trigger",
+    metadata,
+    # Every trigger a sensor fires (its `trigger_types`), in file order; position 0 is also
+    # the sensor row's own trigger column.
+    Column(
+        "sensor",
+        _id_type(),
+        ForeignKey("sensor.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("sensor_ref", String(REF_LENGTH), nullable=False),
+    # CASCADE, unlike sensor.trigger: PostgreSQL checks a NO ACTION key here before the
+    # pack -> sensor -> sensor_trigger cascade has run, so a pack delete would fail. The
+    # planner holds back deleting a trigger that a staying sensor lists.
+    Column(
+        "trigger",
+        _id_type(),
+        ForeignKey("trigger.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+        index=True,
+    ),
+    Column("trigger_ref", String(REF_LENGTH), nullable=False),
+    Column("position", Integer, nullable=False),
 )
 
 action = Table(

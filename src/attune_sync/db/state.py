@@ -74,8 +74,9 @@ def _triggers(conn: Connection) -> dict[str, ActualObject]:
 
 
 def _sensors(conn: Connection) -> dict[str, ActualObject]:
-    joined = {"pack_ref", "runtime_ref", "trigger_ref"}
+    joined = {"pack_ref", "runtime_ref", "trigger_refs"}
     own = [name for name in SENSOR_FIELDS if name not in joined]
+    links = _sensor_triggers(conn)
     query = (
         select(
             t.sensor.c.id,
@@ -90,12 +91,27 @@ def _sensors(conn: Connection) -> dict[str, ActualObject]:
         .join(t.runtime, t.sensor.c.runtime == t.runtime.c.id)
         .join(t.trigger, t.sensor.c.trigger == t.trigger.c.id)
     )
-    return {
-        row.ref: ActualObject(
-            id=row.id, ref=row.ref, values=_values(row, SENSOR_FIELDS), pack_id=row.pack_id
-        )
-        for row in conn.execute(query)
-    }
+    found = {}
+    for row in conn.execute(query):
+        values = {"trigger_refs": links.get(row.id) or [row.trigger_ref]}
+        values.update((name, row._mapping[name]) for name in SENSOR_FIELDS if name in row._mapping)
+        ordered = {name: values[name] for name in SENSOR_FIELDS}
+        found[row.ref] = ActualObject(id=row.id, ref=row.ref, values=ordered, pack_id=row.pack_id)
+    return found
+
+
+def _sensor_triggers(conn: Connection) -> dict[int, list[str]]:
+    """Sensor id -> the refs of the triggers it fires, in file order."""
+    link = t.sensor_trigger
+    query = (
+        select(link.c.sensor, t.trigger.c.ref)
+        .join(t.trigger, link.c.trigger == t.trigger.c.id)
+        .order_by(link.c.sensor, link.c.position)
+    )
+    found: defaultdict[int, list[str]] = defaultdict(list)
+    for sensor_id, trigger_ref in conn.execute(query):
+        found[sensor_id].append(trigger_ref)
+    return dict(found)
 
 
 def _managed(conn: Connection) -> dict[str, ManagedInfo]:
