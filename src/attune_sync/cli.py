@@ -18,8 +18,9 @@ from .db.schema import BUILTIN_RUNTIMES
 from .db.state import load_actual
 from .envvars import env_default, env_flag
 from .logs import configure_logging
-from .planner import DEFAULT_MAX_DELETE_SHARE, PlanOptions, settle_references
+from .planner import DEFAULT_MAX_DELETE_SHARE, PlanOptions
 from .reader import TreeChanged, TreeUnreadable, read_tree
+from .settle import settle
 from .sync import dry_run, offline_state, sync
 
 log = structlog.get_logger("attune_sync")
@@ -143,8 +144,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
             actual = offline_state(BUILTIN_RUNTIMES)
     except (TreeUnreadable, TreeChanged, DatabaseError) as error:
         return _fail(args, str(error), EXIT_TROUBLE)
-    valid, invalid = settle_references(desired, actual)
+    settled = settle(desired, actual, database=bool(args.database))
+    valid, invalid = settled.valid, settled.invalid
     problems = [p for pack in invalid for p in pack.problems] + desired.warnings
+    problems += settled.warnings
     if args.output == "json":
         print(render.dumps(render.problems_json(problems, packs=sorted(valid))))
     else:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import os
+import posixpath
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,22 +20,28 @@ from . import flatschema
 from .fieldcheck import normalize
 from .fields import TABLES, FieldIssue, FieldType, is_valid_ref
 from .model import (
+    COMPONENT_KINDS,
+    ActionSpec,
     DesiredState,
     FolderRead,
     InvalidPack,
     PackBundle,
-    PackSpec,
     Problem,
-    SensorSpec,
-    TriggerSpec,
 )
+from .specs import SPEC_BUILDERS, pack_spec, qualified
 from .yamlload import MAX_FILE_BYTES, YamlProblem, locate, parse
 
-DocKind = Literal["pack", "trigger", "sensor"]
+DocKind = Literal["pack", "runtime", "trigger", "action", "sensor", "rule"]
 YAML_SUFFIXES = (".yaml", ".yml")
 PACK_FILES = ("pack.yaml", "pack.yml")
-COMPONENT_DIRS: dict[str, DocKind] = {"triggers": "trigger", "sensors": "sensor"}
-NOT_YET_SYNCED = ("actions", "rules", "runtimes")
+COMPONENT_DIRS: dict[str, DocKind] = {
+    "runtimes": "runtime",
+    "triggers": "trigger",
+    "actions": "action",
+    "sensors": "sensor",
+    "rules": "rule",
+}
+NOT_YET_SYNCED: tuple[str, ...] = ()
 SKIPPED_DIRS = ("permission_sets", "queues", "workflows", "tests", "dashboards", "policies")
 """Folders Attune packs have that attune-sync does not sync: skipped without a warning."""
 ALL_COMPONENT_DIRS = (*COMPONENT_DIRS, *NOT_YET_SYNCED)
@@ -206,6 +213,8 @@ def _list_pack(folder: Path) -> _Listing:
                     if child.name.startswith("."):
                         continue
                     if _is_dir(child):
+                        if (name, child.name) == ("actions", "workflows"):
+                            continue  # workflow files: read through an action's workflow_file
                         listing.stray.extend(_yaml_below(Path(child.path), f"{name}/{child.name}"))
                     elif child.name.endswith(YAML_SUFFIXES):
                         if _is_file(child):
@@ -383,8 +392,7 @@ def _read_listed_pack(
     problems.extend(pack_doc.problems)
     pack_ref = _pack_ref(pack_doc)
 
-    triggers: dict[str, TriggerSpec] = {}
-    sensors: dict[str, SensorSpec] = {}
+    found: dict[str, dict[str, Any]] = {kind: {} for kind in COMPONENT_DIRS.values()}
     sources: dict[str, str] = {}
     digests = [(pack_doc.relpath, pack_doc.digest)]
     for kind, entry in listing.components:
@@ -394,57 +402,105 @@ def _read_listed_pack(
         problems.extend(doc.problems)
         if doc.data is None or doc.problems or pack_ref is None:
             continue
-        stem = entry.name.rsplit(".", 1)[0]
-        given = doc.data.get("name")
-        ref: str = doc.data.get("ref") or f"{pack_ref}.{given if isinstance(given, str) else stem}"
-        if not ref.startswith(f"{pack_ref}."):
-            problems.append(
-                Problem(
-                    relpath,
-                    f"{kind} ref {ref!r} does not start with the pack ref {pack_ref + '.'!r}",
-                    field="ref",
-                    hint=f"rename it to `{pack_ref}.{ref.rsplit('.', 1)[-1]}`, or leave "
-                    "`ref` out to use the file name",
-                )
-            )
+        ref = _component_ref(doc.data, kind, entry.name, pack_ref)
+        trouble = _ref_problem(doc.data, kind, ref, pack_ref, relpath, sources)
+        if trouble is not None:
+            problems.append(trouble)
             continue
-        if "ref" not in doc.data and not is_valid_ref(ref):
-            problems.append(
-                Problem(
-                    relpath,
-                    f"the file name gives the ref {ref!r}, which is not a valid ref",
-                    hint="rename the file using letters, digits, '_' and '-', or set `ref`",
-                )
-            )
-            continue
-        key = f"{kind}:{ref}"
-        if key in sources:
-            problems.append(
-                Problem(
-                    relpath,
-                    f"{kind} ref {ref!r} is also declared by {sources[key]}",
-                    field="ref",
-                    hint="give each file its own ref",
-                )
-            )
-            continue
-        sources[key] = relpath
-        if kind == "trigger":
-            triggers[ref] = _trigger(doc.data, ref, pack_ref, relpath)
-        else:
-            sensors[ref] = _sensor(doc.data, ref, pack_ref, relpath)
+        sources[f"{kind}:{ref}"] = relpath
+        spec = SPEC_BUILDERS[kind](doc.data, ref, pack_ref, relpath)
+        if isinstance(spec, ActionSpec) and spec.workflow_file is not None:
+            problems.extend(_workflow_problems(root / folder, spec))
+        found[kind][ref] = spec
 
     if problems or pack_doc.data is None or pack_ref is None:
         if not problems:  # pragma: no cover - a pack without a ref always has a problem
             problems.append(Problem(pack_doc.relpath, "pack has no ref"))
         return InvalidPack(folder, pack_ref, tuple(problems))
     return PackBundle(
-        pack=_pack(pack_doc.data),
+        pack=pack_spec(pack_doc.data),
         folder=folder,
-        triggers=triggers,
-        sensors=sensors,
+        triggers=found["trigger"],
+        sensors=found["sensor"],
         content_hash=_content_hash(digests),
+        actions=found["action"],
+        rules=found["rule"],
+        runtimes=found["runtime"],
     )
+
+
+def _component_ref(data: dict[str, Any], kind: str, file_name: str, pack_ref: str) -> str:
+    """The ref a component file declares, or `<pack ref>.<name or file stem>`."""
+    ref = data.get("ref")
+    if isinstance(ref, str) and ref:
+        return qualified(ref, pack_ref) if kind == "rule" else ref
+    given = data.get("name") if kind != "runtime" else None
+    return f"{pack_ref}.{given if isinstance(given, str) else file_name.rsplit('.', 1)[0]}"
+
+
+def _ref_problem(
+    data: dict[str, Any],
+    kind: str,
+    ref: str,
+    pack_ref: str,
+    relpath: str,
+    sources: dict[str, str],
+) -> Problem | None:
+    if not ref.startswith(f"{pack_ref}."):
+        return Problem(
+            relpath,
+            f"{kind} ref {ref!r} does not start with the pack ref {pack_ref + '.'!r}",
+            field="ref",
+            hint=f"rename it to `{pack_ref}.{ref.rsplit('.', 1)[-1]}`, or leave "
+            "`ref` out to use the file name",
+        )
+    if "ref" not in data and not is_valid_ref(ref):
+        return Problem(
+            relpath,
+            f"the file name gives the ref {ref!r}, which is not a valid ref",
+            hint="rename the file using letters, digits, '_' and '-', or set `ref`",
+        )
+    other = sources.get(f"{kind}:{ref}")
+    if other is not None:
+        return Problem(
+            relpath,
+            f"{kind} ref {ref!r} is also declared by {other}",
+            field="ref",
+            hint="give each file its own ref",
+        )
+    return None
+
+
+def _workflow_problems(pack_folder: Path, action: ActionSpec) -> list[Problem]:
+    """A `workflow_file` must be a file inside the pack folder (links are not followed out)."""
+    relpath = action.entrypoint or ""
+    problem = None
+    if relpath.startswith("..") or posixpath.isabs(relpath):
+        problem = "points outside the pack folder"
+    else:
+        target = pack_folder / relpath
+        try:
+            inside = os.path.realpath(target, strict=True).startswith(
+                os.path.realpath(pack_folder) + os.sep
+            )
+        except OSError:
+            inside = None
+        if inside is None:
+            problem = f"{relpath} does not exist"
+        elif not inside:
+            problem = "points outside the pack folder (through a link)"
+        elif not target.is_file():
+            problem = f"{relpath} is not a file"
+    if problem is None:
+        return []
+    return [
+        Problem(
+            action.source,
+            f"workflow_file {action.workflow_file!r} {problem}",
+            field="workflow_file",
+            hint="give a path relative to actions/ of a file inside the pack",
+        )
+    ]
 
 
 def _pack_ref(doc: Document) -> str | None:
@@ -549,53 +605,6 @@ def _located(relpath: str, raw: bytes, issue: FieldIssue) -> Problem:
 # --------------------------------------------------------------------------- specs
 
 
-def generated_label(ref: str) -> str:
-    """A label from a ref's last segment, as Attune makes one: `http_request` -> `Http Request`."""
-    words = ref.rsplit(".", 1)[-1].split("_")
-    return " ".join(word[:1].upper() + word[1:] for word in words if word)
-
-
-def qualified(ref: str, pack_ref: str) -> str:
-    """A short name (no dot) is qualified with the pack ref, as Attune does."""
-    return ref if "." in ref else f"{pack_ref}.{ref}"
-
-
-def _stored(kind: str, data: dict[str, Any]) -> dict[str, Any]:
-    """The stored values of a checked document, by column, with the table's defaults."""
-    values: dict[str, Any] = {}
-    for spec_field in TABLES[kind].stored:
-        name, default = spec_field.name, spec_field.default
-        value = data.get(name, default)
-        if value is None and default is not None:
-            value = default  # an empty list field (`tags:`) is the default
-        if spec_field.type == FieldType.STRING_LIST:
-            value = (value,) if isinstance(value, str) else tuple(value or ())
-        values[spec_field.column or name] = value
-    return values
-
-
-def _pack(data: dict[str, Any]) -> PackSpec:
-    values = _stored("pack", data)
-    return PackSpec(**values)
-
-
-def _trigger(data: dict[str, Any], ref: str, pack_ref: str, source: str) -> TriggerSpec:
-    values = _stored("trigger", data)
-    values.update(ref=ref, pack_ref=pack_ref, source=source)
-    values["label"] = values["label"] or generated_label(ref)
-    return TriggerSpec(**values)
-
-
-def _sensor(data: dict[str, Any], ref: str, pack_ref: str, source: str) -> SensorSpec:
-    values = _stored("sensor", data)
-    values.update(ref=ref, pack_ref=pack_ref, source=source)
-    values["label"] = values["label"] or generated_label(ref)
-    values["trigger_refs"] = tuple(
-        dict.fromkeys(qualified(entry, pack_ref) for entry in values["trigger_refs"])
-    )
-    return SensorSpec(**values)
-
-
 # --------------------------------------------------------------------------- across packs
 
 
@@ -609,8 +618,8 @@ def _settle_duplicates(state: DesiredState, bundles: list[PackBundle]) -> None:
             by_ref.setdefault(invalid.ref, []).append(invalid.folder)
     owners: dict[str, list[tuple[str, str]]] = {}
     for bundle in bundles:
-        for kind, refs in (("trigger", bundle.triggers), ("sensor", bundle.sensors)):
-            for ref, spec in refs.items():
+        for kind in COMPONENT_KINDS:
+            for ref, spec in bundle.components(kind).items():
                 owners.setdefault(f"{kind} {ref}", []).append((bundle.pack.ref, spec.source))
 
     clashes: dict[str, list[Problem]] = {}

@@ -202,7 +202,13 @@ def test_pack_delete_with_cascade_counts() -> None:
     actual.rule_counts["a"] = 1
     plan = make_plan(desired(B, C, D), actual)
     assert summary(plan) == [("delete", "pack", "a")]
-    assert plan.changes[0].cascade == {"triggers": 2, "sensors": 1, "actions": 4, "rules": 1}
+    assert plan.changes[0].cascade == {
+        "triggers": 2,
+        "sensors": 1,
+        "actions": 4,
+        "rules": 1,
+        "runtimes": 0,  # issue 12: runtimes are counted too
+    }
 
 
 def test_unmanaged_pack_is_never_deleted() -> None:

@@ -144,16 +144,16 @@ def test_stray_yaml_is_a_warning_not_an_error(make_tree: MakeTree) -> None:
             "p/triggers/t.yaml": trigger_doc(),
             "p/triggers/sub/x.yaml": trigger_doc(),
             "p/extra.yaml": "a: 1",
-            "p/actions/run.yaml": "a: 1",
+            # Issue 12: actions/ is read now; its workflows/ holds workflow files, not actions.
+            "p/actions/workflows/run.yaml": "a: 1",
         }
     )
     state = read_tree(root)
     assert list(state.packs["p"].triggers) == ["p.t"]
     by_path = {w.path: w for w in state.warnings}
-    assert set(by_path) == {"p/triggers/sub/x.yaml", "p/extra.yaml", "p/actions"}
+    assert set(by_path) == {"p/triggers/sub/x.yaml", "p/extra.yaml"}
     assert all(w.severity == "warning" for w in state.warnings)
     assert by_path["p/triggers/sub/x.yaml"].message == "this YAML file is not read"
-    assert "not synced by attune-sync yet" in by_path["p/actions"].message
     assert state.problems == state.warnings
 
 

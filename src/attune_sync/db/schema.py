@@ -124,6 +124,16 @@ runtime = Table(
     Column("label", String(LABEL_LENGTH), nullable=False),
     Column("description", Text, nullable=True),
     *_timestamps(),
+    # Pack-owned runtimes (runtimes/*.yaml); the built-in ones belong to no pack. No foreign
+    # key: pack references runtime (runtime_deps ids), and SQLite cannot add one later.
+    Column("pack", _id_type(), nullable=True, index=True),
+    Column("pack_ref", String(REF_LENGTH), nullable=True),
+    Column("name", String(LABEL_LENGTH), nullable=True),
+    Column("aliases", _json(), nullable=True),
+    Column("distributions", _json(), nullable=True),
+    Column("installation", _json(), nullable=True),
+    Column("execution_config", _json(), nullable=True),
+    Column("versions", _json(), nullable=True),
     **_TABLE_KW,
 )
 
@@ -225,6 +235,13 @@ action = Table(
     Column("entrypoint", String(ENTRYPOINT_LENGTH), nullable=True),
     _fk("runtime", "runtime", nullable=True),
     *_timestamps(),
+    Column("runtime_ref", String(REF_LENGTH), nullable=True),
+    Column("param_schema", _json(), nullable=True),
+    Column("out_schema", _json(), nullable=True),
+    Column("parameter_delivery", String(16), nullable=False, server_default=text("'stdin'")),
+    Column("parameter_format", String(16), nullable=False, server_default=text("'json'")),
+    Column("output_format", String(16), nullable=False, server_default=text("'text'")),
+    Column("workflow_file", String(ENTRYPOINT_LENGTH), nullable=True),
     **_TABLE_KW,
 )
 
@@ -245,6 +262,9 @@ rule = Table(
     Column("trigger_ref", String(REF_LENGTH), nullable=False),
     Column("enabled", Boolean, nullable=False, server_default=text("true")),
     *_timestamps(),
+    Column("conditions", _json(), nullable=True),
+    Column("action_params", _json(), nullable=True),
+    Column("trigger_params", _json(), nullable=True),
     **_TABLE_KW,
 )
 
@@ -291,4 +311,11 @@ sync_run = Table(
     **_TABLE_KW,
 )
 
-TABLES_BY_KIND: dict[str, Table] = {"pack": pack, "trigger": trigger, "sensor": sensor}
+TABLES_BY_KIND: dict[str, Table] = {
+    "pack": pack,
+    "runtime": runtime,
+    "trigger": trigger,
+    "action": action,
+    "sensor": sensor,
+    "rule": rule,
+}

@@ -1,4 +1,4 @@
-"""Attune's pack format: a sensor's config and every trigger it fires.
+"""Attune's pack format: actions, rules and runtimes in full, every trigger a sensor fires.
 
 Revision ID: 0003
 Revises: 0002
@@ -6,7 +6,8 @@ Create Date: 2026-11-28
 
 Attune's sensors list several `trigger_types`; `sensor_trigger` holds them all, in file order,
 and is filled from each existing sensor's own trigger so that an upgrade keeps every link.
-`sensor.config` holds the values a sensor file gives its parameters.
+`sensor.config` holds the values a sensor file gives its parameters; `action`, `rule` and
+`runtime` gain the fields their files hold (runtimes also the pack that owns them).
 """
 
 from __future__ import annotations
@@ -37,8 +38,44 @@ def _json() -> sa.types.TypeEngine[Any]:
     )
 
 
+_NEW_COLUMNS: dict[str, list[tuple[str, Any, dict[str, Any]]]] = {
+    "runtime": [
+        ("pack", _id_type(), {}),
+        ("pack_ref", sa.String(255), {}),
+        ("name", sa.String(255), {}),
+        ("aliases", _json(), {}),
+        ("distributions", _json(), {}),
+        ("installation", _json(), {}),
+        ("execution_config", _json(), {}),
+        ("versions", _json(), {}),
+    ],
+    "action": [
+        ("runtime_ref", sa.String(255), {}),
+        ("param_schema", _json(), {}),
+        ("out_schema", _json(), {}),
+        ("parameter_delivery", sa.String(16), {"server_default": sa.text("'stdin'")}),
+        ("parameter_format", sa.String(16), {"server_default": sa.text("'json'")}),
+        ("output_format", sa.String(16), {"server_default": sa.text("'text'")}),
+        ("workflow_file", sa.String(1024), {}),
+    ],
+    "rule": [
+        ("conditions", _json(), {}),
+        ("action_params", _json(), {}),
+        ("trigger_params", _json(), {}),
+    ],
+    "sensor": [("config", _json(), {})],
+}
+"""New columns; each is nullable or has a default, so every existing row stays as it is."""
+
+
 def upgrade() -> None:
-    op.add_column("sensor", sa.Column("config", _json(), nullable=True))
+    # Plain ALTER TABLE ADD COLUMN, never batch mode: recreating a table on SQLite would
+    # drop the 0002 counter triggers.
+    for table, columns in _NEW_COLUMNS.items():
+        for name, type_, extra in columns:
+            nullable = "server_default" not in extra
+            op.add_column(table, sa.Column(name, type_, nullable=nullable, **extra))
+    op.create_index("ix_runtime_pack", "runtime", ["pack"])
     op.create_table(
         "sensor_trigger",
         sa.Column("sensor", _id_type(), nullable=False),
@@ -87,5 +124,8 @@ def downgrade() -> None:
             op.execute(f"DROP TRIGGER sync_db_version_sensor_trigger_{event}")
     op.drop_index("ix_sensor_trigger_trigger", table_name="sensor_trigger")
     op.drop_table("sensor_trigger")
-    # Not batch mode: recreating the table on SQLite would drop the 0002 counter triggers.
-    op.drop_column("sensor", "config")
+    op.drop_index("ix_runtime_pack", table_name="runtime")
+    # Not batch mode: recreating a table on SQLite would drop the 0002 counter triggers.
+    for table, columns in _NEW_COLUMNS.items():
+        for name, _type, _extra in reversed(columns):
+            op.drop_column(table, name)
