@@ -10,20 +10,20 @@ from pathlib import Path
 
 import pytest
 
-from cli.helpers import BUNDLED, run, run_json
+from cli.helpers import run, run_json
 from core.trees import pack_doc, sensor_doc, trigger_doc
 
 MakeTree = Callable[[dict[str, str]], Path]
 
 
-def test_bundled_packs_are_valid(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out = run(capsys, "validate", str(BUNDLED))
+def test_bundled_packs_are_valid(bundled: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run(capsys, "validate", str(bundled))
     assert code == 0
     assert out.strip() == "8 valid packs, 0 invalid, 0 errors, 0 warnings."
 
 
-def test_bundled_packs_json(capsys: pytest.CaptureFixture[str]) -> None:
-    code, document = run_json(capsys, "validate", str(BUNDLED))
+def test_bundled_packs_json(bundled: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, document = run_json(capsys, "validate", str(bundled))
     assert code == 0
     assert document["valid"] is True
     assert document["errors"] == []
@@ -93,21 +93,21 @@ def test_usage_error_exits_64(capsys: pytest.CaptureFixture[str]) -> None:
     assert caught.value.code == 64
 
 
-def test_console_script_runs(tmp_path: Path) -> None:
+def test_console_script_runs(bundled: Path, tmp_path: Path) -> None:
     script = Path(sys.executable).parent / "attune-sync"
     assert script.exists()
     db = tmp_path / "x.db"
     result = subprocess.run(
-        [str(script), "diff", str(BUNDLED), "--database", f"sqlite:///{db}", "--output", "json"],
+        [str(script), "diff", str(bundled), "--database", f"sqlite:///{db}", "--output", "json"],
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
     assert result.returncode == 1, result.stderr
-    assert json.loads(result.stdout)["summary"]["create"] == 8 + 13 + 6
+    assert json.loads(result.stdout)["summary"]["create"] == 8 + 13 + 6 + 3 + 2
     valid = subprocess.run(
-        [str(script), "validate", str(BUNDLED)], capture_output=True, text=True, check=False
+        [str(script), "validate", str(bundled)], capture_output=True, text=True, check=False
     )
     assert valid.returncode == 0
     assert "8 valid packs" in valid.stdout

@@ -14,11 +14,10 @@ from attune_sync.reader import DocumentCache, TreeChanged, TreeUnreadable, read_
 from core.trees import pack_doc, sensor_doc, trigger_doc
 
 MakeTree = Callable[[dict[str, str]], Path]
-BUNDLED = Path(__file__).resolve().parents[2] / "packs"
 
 
-def test_bundled_tree_counts() -> None:
-    state = read_tree(BUNDLED)
+def test_bundled_tree_counts(bundled: Path) -> None:
+    state = read_tree(bundled)
     assert state.invalid == []
     assert state.warnings == []
     assert len(state.packs) == 8
