@@ -134,13 +134,28 @@ _S, _B, _I, _O = FieldType.STRING, FieldType.BOOLEAN, FieldType.INTEGER, FieldTy
 _L, _SL, _OL, _SCH = FieldType.LIST, FieldType.STRING_LIST, FieldType.OBJECT_LIST, FieldType.SCHEMA
 
 
-def _ref(*, required: bool = False) -> Field:
+_COMPONENT_REF = (
+    "default `<pack ref>.<name>` when `name` is given, else `<pack ref>.<file stem>`; "
+    "must start with `<pack ref>.`"
+)
+_GENERATED_LABEL = "default: from the ref's last segment (`http_request` gives `Http Request`)"
+
+
+def _ref(*, required: bool = False, doc: str = _COMPONENT_REF) -> Field:
     return Field(
-        "ref", _S, "ref", required=required, min_length=1, max_length=REF_LENGTH, is_ref=True
+        "ref",
+        _S,
+        "ref",
+        required=required,
+        min_length=1,
+        max_length=REF_LENGTH,
+        is_ref=True,
+        doc="" if required else doc,
     )
 
 
 def _label(**extra: Any) -> Field:
+    extra.setdefault("doc", "" if extra.get("required") else _GENERATED_LABEL)
     return Field("label", _S, "label", min_length=1, max_length=LABEL_LENGTH, **extra)
 
 
@@ -167,7 +182,12 @@ PACK_TABLE = KindTable(
     None,
     (
         _ref(required=True),
-        _label(required=True, aliases=("name",), alias_may_repeat=True),
+        _label(
+            required=True,
+            aliases=("name",),
+            alias_may_repeat=True,
+            doc="`name` is read when there is no `label`; a file may hold both",
+        ),
         _description(required=True),
         Field("version", _S, "version", nullable=True, max_length=VERSION_LENGTH, is_semver=True),
         Field("conf_schema", _SCH, "conf_schema", aliases=("config_schema",), nullable=True),
@@ -237,6 +257,7 @@ SENSOR_TABLE = KindTable(
             single_ok=True,
             max_length=REF_LENGTH,
             is_ref=True,
+            doc="short names are qualified with the pack ref; the first is the sensor's trigger",
         ),
         _ENABLED,
         Field("parameters", _SCH, "param_schema", aliases=("param_schema",), nullable=True),
@@ -309,14 +330,23 @@ ACTION_TABLE = KindTable(
 
 
 def _rule_ref(name: str) -> Field:
-    return Field(name, _S, name, required=True, min_length=1, max_length=REF_LENGTH, is_ref=True)
+    return Field(
+        name,
+        _S,
+        name,
+        required=True,
+        min_length=1,
+        max_length=REF_LENGTH,
+        is_ref=True,
+        doc="a short name is qualified with the pack ref; must exist in the tree or database",
+    )
 
 
 RULE_TABLE = KindTable(
     "rule",
     "rules",
     (
-        _ref(),
+        _ref(doc=_COMPONENT_REF + "; a short name (no dot) is qualified with the pack ref"),
         _label(),
         _description(),
         _ENABLED,
@@ -333,14 +363,21 @@ RUNTIME_TABLE = KindTable(
     "runtime",
     "runtimes",
     (
-        _ref(),
-        Field("name", _S, "name", min_length=1, max_length=LABEL_LENGTH),
+        _ref(doc="default `<pack ref>.<file stem>`; must start with `<pack ref>.`"),
+        Field(
+            "name",
+            _S,
+            "name",
+            min_length=1,
+            max_length=LABEL_LENGTH,
+            doc="default: the ref's last segment; also resolves `runner_type`",
+        ),
         _description(),
-        Field("aliases", _SL, "aliases", default=()),
+        Field("aliases", _SL, "aliases", default=(), doc="lower-cased; resolve `runner_type`"),
         Field("distributions", _O, "distributions", nullable=True),
         Field("installation", _O, "installation", nullable=True),
         Field("execution_config", _O, "execution_config", nullable=True),
-        Field("versions", _OL, "versions", nullable=True),
+        Field("versions", _OL, "versions", nullable=True, doc="each entry has a `version` string"),
         Field("pack_ref", _S, doc="ignored: a runtime belongs to the pack whose folder holds it"),
     ),
 )

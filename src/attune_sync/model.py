@@ -83,6 +83,8 @@ class PackSpec:
     runtime_deps: tuple[str, ...] = ()
     """Runtime refs as written in the file; the database keeps their ids."""
     is_standard: bool = False
+    dependencies: tuple[str, ...] = ()
+    """Pack refs with an optional `@version`, as written; checked, not stored."""
 
 
 @dataclass(frozen=True, slots=True)

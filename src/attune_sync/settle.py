@@ -141,6 +141,20 @@ def _reference_problems(
         name = split_constraint(entry)[0]
         if runtimes.resolve(name) is None:
             problems.append(_unknown_runtime(pack_file, name, f"runtime_deps[{index}]", runtimes))
+    for index, entry in enumerate(bundle.pack.dependencies):
+        name = entry.split("@", 1)[0].strip()
+        if name not in valid and name not in actual.packs and name not in kept:
+            problems.append(
+                Problem(
+                    pack_file,
+                    f"depends on pack {name!r}, which is not in the packs folder"
+                    + (" or the database" if world.database else ""),
+                    field=f"dependencies[{index}]",
+                    hint=_did_you_mean(name, set(valid) | set(actual.packs))
+                    or "add that pack, or remove the dependency",
+                    severity="warning",
+                )
+            )
     for sensor in bundle.sensors.values():
         if runtimes.resolve(sensor.runtime_ref) is None:
             problems.append(

@@ -49,7 +49,8 @@ def _component(
 
 
 def pack_spec(data: dict[str, Any]) -> PackSpec:
-    return PackSpec(**stored_values("pack", data))
+    dependencies = tuple(data.get("dependencies") or ())
+    return PackSpec(**stored_values("pack", data), dependencies=dependencies)
 
 
 def trigger_spec(data: dict[str, Any], ref: str, pack_ref: str, source: str) -> TriggerSpec:

@@ -228,3 +228,18 @@ def test_folders_attune_has_and_we_do_not_sync_are_skipped_quietly(tmp_path: Pat
     state = read_tree(write_tree(tmp_path / "packs", files))
     assert state.problems == []
     assert list(state.packs) == ["p"]
+
+
+def test_a_missing_dependency_is_a_warning(tmp_path: Path) -> None:
+    from attune_sync.model import ActualState
+    from attune_sync.settle import settle
+
+    extra = "dependencies: [core@>=1.0, p2]\n"
+    root = write_tree(
+        tmp_path / "packs", {"p/pack.yaml": PACK.decode() + extra, "p2/pack.yaml": pack_doc("p2")}
+    )
+    settled = settle(read_tree(root), ActualState(runtimes={"shell": 1}), database=False)
+    assert set(settled.valid) == {"p", "p2"}
+    [warning] = settled.warnings
+    assert (warning.field, warning.severity) == ("dependencies[0]", "warning")
+    assert warning.message == "depends on pack 'core', which is not in the packs folder"
