@@ -32,6 +32,10 @@ _TYPE_WORDS = {
 }
 
 
+_EXCERPT = 40
+"""Characters of a string value quoted in a message: a whole file can be one string."""
+
+
 def describe(value: Any) -> str:
     if value is None:
         return "nothing (null)"
@@ -40,6 +44,8 @@ def describe(value: Any) -> str:
     if isinstance(value, int | float):
         return f"the number {value!r}"
     if isinstance(value, str):
+        if len(value) > _EXCERPT:
+            return f"a string of {len(value)} characters starting {value[:_EXCERPT]!r}"
         return f"the string {value!r}"
     if isinstance(value, list):
         return "a list"

@@ -202,6 +202,8 @@ class InvalidPack:
     ref: str | None
     """The pack ref, when the folder's pack.yaml was readable enough to tell."""
     problems: tuple[Problem, ...]
+    partial: PackBundle | None = None
+    """What did read cleanly, so that its reference problems are reported in the same run."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from typing import Any
 
 import jsonschema
 
+from .documents import locate_problem
 from .flatschema import as_json_schema
 from .model import (
     COMPONENT_KINDS,
@@ -55,7 +56,12 @@ def settle(desired: DesiredState, actual: ActualState, *, database: bool = True)
                 every = sorted(problems, key=_by_place)
                 failed.append(InvalidPack(valid[ref].folder, ref, tuple(every)))
         if not failed:
+            invalid = [
+                _with_reference_problems(pack, valid, kept, world, actual) for pack in invalid
+            ]
+            invalid = [_located(desired.root, pack) for pack in invalid]
             invalid.sort(key=lambda pack: pack.folder)
+            warnings = [locate_problem(desired.root, problem) for problem in warnings]
             return Settled(valid, invalid, kept, world.runtimes, warnings)
         for pack in failed:
             del valid[pack.ref or ""]
@@ -71,6 +77,26 @@ def settle_references(
 
 def _by_place(problem: Problem) -> tuple[str, int, int]:
     return (problem.path, problem.line or 0, problem.column or 0)
+
+
+def _with_reference_problems(
+    pack: InvalidPack,
+    valid: dict[str, PackBundle],
+    kept: set[str],
+    world: _World,
+    actual: ActualState,
+) -> InvalidPack:
+    """A pack invalid for its fields also hears about its references, in the same run."""
+    if pack.partial is None:
+        return pack
+    found = _reference_problems(pack.partial, valid, kept, world, actual)
+    extra = tuple(problem for problem in found if problem not in pack.problems)
+    return InvalidPack(pack.folder, pack.ref, pack.problems + extra, pack.partial)
+
+
+def _located(root: str, pack: InvalidPack) -> InvalidPack:
+    problems = sorted((locate_problem(root, problem) for problem in pack.problems), key=_by_place)
+    return InvalidPack(pack.folder, pack.ref, tuple(problems), pack.partial)
 
 
 def kept_pack_refs(invalid: Iterable[InvalidPack], actual: ActualState) -> set[str]:
