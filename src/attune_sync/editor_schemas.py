@@ -125,7 +125,7 @@ def _value_schema(field: Field) -> dict[str, Any]:
         if field.required:
             listed["minItems"] = 1
         return {"anyOf": [item, listed]} if field.single_ok else listed
-    simple = {
+    simple: dict[FieldType, dict[str, Any]] = {
         FieldType.BOOLEAN: {"type": "boolean"},
         FieldType.INTEGER: {"type": "integer"},
         FieldType.OBJECT: {"type": "object"},
