@@ -300,6 +300,9 @@ class ActualState:
     rule_action_packs: dict[str, list[tuple[str, str | None]]] = field(default_factory=dict)
     """Pack ref to the (rule ref, rule's pack ref) pairs whose action belongs to that pack."""
 
+    ids_unknown: bool = False
+    """A recorded plan created a runtime: this snapshot lacks its id and must be reloaded."""
+
     _by_pack: dict[str, dict[str | None, set[str]]] | None = field(
         default=None, init=False, repr=False, compare=False
     )
@@ -339,8 +342,9 @@ class ActualState:
                 self._unindex(change.kind, row)
             fresh = ActualObject(row.id if row is not None else 0, change.ref, values)
             objects[change.ref] = fresh
-            if change.kind == "runtime":
-                self.runtimes.setdefault(change.ref, fresh.id)
+            if change.kind == "runtime" and change.action == "create":
+                # Its id is a value elsewhere (runtime_deps) and only the database knows it.
+                self.ids_unknown = True
             if change.kind != "pack":
                 self._index(change.kind, fresh)
             elif change.folder is not None and change.content_hash is not None:

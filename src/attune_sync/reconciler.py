@@ -195,7 +195,7 @@ class Reconciler:
                 message = f"{type(error).__name__}: {error}"
                 record_failure(self.engine, started_at, revision, message)
             raise
-        if trusted:
+        if trusted and not actual.ids_unknown:
             self.actual, self.db_version = actual, version + wrote
         else:
             self.forget_database()

@@ -125,7 +125,7 @@ class _World:
         owners: dict[str, dict[str, str | None]] = {kind: {} for kind in COMPONENT_KINDS}
         params: dict[str, dict[str, Any]] = {"trigger": {}, "action": {}}
         index = RuntimeIndex()
-        for ref in actual.runtimes:
+        for ref in actual.runtimes.keys() | actual.runtime_rows.keys():
             row = actual.runtime_rows.get(ref)
             owner = row.values.get("pack_ref") if row is not None else None
             if owner is None or owner in kept:
