@@ -13,49 +13,19 @@ Keep it plain data (types are an enum) so that editor JSON Schemas can be genera
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-REF_LENGTH = 255
-LABEL_LENGTH = 255
-VERSION_LENGTH = 64
-ENTRYPOINT_LENGTH = 1024
-"""Column limits: PostgreSQL enforces them, SQLite does not, so the validator must."""
-
-REF_PATTERN = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*")
-SEMVER_PATTERN = re.compile(
-    r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
-    r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
-    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?"
-)
-"""Both used with fullmatch: `$` would also match before a trailing newline."""
-
-
-def is_valid_ref(text: str) -> bool:
-    return 0 < len(text) <= REF_LENGTH and REF_PATTERN.fullmatch(text) is not None
-
-
-@dataclass(frozen=True, slots=True)
-class FieldIssue:
-    """A problem inside one document, before it is given a file and line."""
-
-    path: tuple[str | int, ...]
-    message: str
-    hint: str | None = None
-    quote: bool = False
-    """YAML read the value as a non-string; the fix is to quote it as written."""
-    other: tuple[str | int, ...] | None = None
-    """A second key the problem involves (an alias given next to its canonical name)."""
-
-    @property
-    def dotted(self) -> str:
-        text = ""
-        for step in self.path:
-            text += f"[{step}]" if isinstance(step, int) else (f".{step}" if text else step)
-        return text
+from .fieldtypes import ENTRYPOINT_LENGTH as ENTRYPOINT_LENGTH
+from .fieldtypes import LABEL_LENGTH as LABEL_LENGTH
+from .fieldtypes import REF_LENGTH as REF_LENGTH
+from .fieldtypes import REF_PATTERN as REF_PATTERN
+from .fieldtypes import SEMVER_PATTERN as SEMVER_PATTERN
+from .fieldtypes import VERSION_LENGTH as VERSION_LENGTH
+from .fieldtypes import FieldIssue as FieldIssue
+from .fieldtypes import is_valid_ref as is_valid_ref
 
 
 class FieldType(StrEnum):

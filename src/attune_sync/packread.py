@@ -44,6 +44,7 @@ def read_pack_folder(
         tuple(listing.misspelt),
         tuple(listing.unreadable),
         tuple(listing.outside),
+        tuple(sorted((entry.name, _signature(entry.name, entry)) for entry in listing.workflows)),
     )
     seen.update(signatures)
     if before is not None and before.fingerprint == fingerprint:

@@ -135,3 +135,30 @@ def test_reference_error_through_an_alias_is_located_with_a_did_you_mean(tmp_pat
     assert (problem.line, problem.column, problem.field) == (5, 14, "trigger_types[0]")
     assert problem.hint == "did you mean `p.alert`?"
     assert problem.message.endswith("in the packs folder or the database")
+
+
+def test_a_removed_workflow_file_is_noticed_by_an_incremental_read(tmp_path: Path) -> None:
+    files = {
+        "p/pack.yaml": pack_doc("p"),
+        "p/actions/flow.yaml": "workflow_file: workflows/flow.yaml\n",
+        "p/actions/workflows/flow.yaml": "version: '1'\ntasks: []\n",
+    }
+    root = write_tree(tmp_path / "packs", files)
+    first = read_tree(root)
+    assert first.packs["p"].actions["p.flow"].entrypoint == "actions/workflows/flow.yaml"
+    (root / "p" / "actions" / "workflows" / "flow.yaml").unlink()
+    again = read_tree(root, previous=first, only={"p"})
+    [invalid] = again.invalid
+    assert invalid.problems[0].field == "workflow_file"
+    assert "does not exist" in invalid.problems[0].message
+
+
+def test_a_workflow_file_outside_the_pack_is_refused(tmp_path: Path) -> None:
+    files = {
+        "p/pack.yaml": pack_doc("p"),
+        "p/actions/flow.yaml": "workflow_file: ../../q/pack.yaml\n",
+        "q/pack.yaml": pack_doc("q"),
+    }
+    state = read_tree(write_tree(tmp_path / "packs", files))
+    [invalid] = state.invalid
+    assert "points outside the pack folder" in invalid.problems[0].message
