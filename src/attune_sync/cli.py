@@ -15,12 +15,13 @@ from .daemon.commands import add_status_parser, add_watch_parser, cmd_status, cm
 from .db.engine import DEFAULT_DATABASE_URL, DatabaseError, make_engine, mask_url
 from .db.migrate import upgrade
 from .db.schema import BUILTIN_RUNTIMES
-from .db.state import load_actual
 from .envvars import env_default, env_flag
 from .logs import configure_logging
-from .planner import DEFAULT_MAX_DELETE_SHARE, PlanOptions, settle_references
-from .reader import TreeChanged, TreeUnreadable, read_tree
-from .sync import dry_run, offline_state, sync
+from .planner import DEFAULT_MAX_DELETE_SHARE, PlanOptions
+from .reader import TreeChanged, TreeUnreadable
+from .sync import apply as engine_apply
+from .sync import plan as engine_plan
+from .sync import validate as engine_validate
 
 log = structlog.get_logger("attune_sync")
 
@@ -133,18 +134,14 @@ def _fail(args: argparse.Namespace, message: str, code: int) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     try:
-        desired = read_tree(args.packs_dir)
+        engine = None
         if args.database:
             engine = make_engine(args.database)
             upgrade(engine)
-            with engine.connect() as conn:
-                actual = load_actual(conn)
-        else:
-            actual = offline_state(BUILTIN_RUNTIMES)
+        checked = engine_validate(args.packs_dir, engine, BUILTIN_RUNTIMES)
     except (TreeUnreadable, TreeChanged, DatabaseError) as error:
         return _fail(args, str(error), EXIT_TROUBLE)
-    valid, invalid = settle_references(desired, actual)
-    problems = [p for pack in invalid for p in pack.problems] + desired.warnings
+    valid, invalid, problems = checked.valid, checked.invalid, checked.problems
     if args.output == "json":
         print(render.dumps(render.problems_json(problems, packs=sorted(valid))))
     else:
@@ -163,7 +160,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
     try:
         engine = make_engine(args.database)
         upgrade(engine)
-        plan = dry_run(engine, args.packs_dir, _options(args))
+        plan = engine_plan(engine, args.packs_dir, _options(args))
     except (TreeUnreadable, TreeChanged, DatabaseError) as error:
         return _fail(args, f"{error}; nothing was compared", EXIT_TROUBLE)
     if args.output == "json":
@@ -182,7 +179,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
     except DatabaseError as error:
         return _fail(args, f"{error}; nothing was applied", EXIT_FAILED)
     try:
-        outcome = sync(engine, args.packs_dir, _options(args))
+        outcome = engine_apply(engine, args.packs_dir, _options(args))
     except (TreeUnreadable, TreeChanged) as error:
         return _fail(args, f"{error}; nothing was applied", EXIT_FAILED)
     except Exception as error:  # recorded in the run history by the reconciler

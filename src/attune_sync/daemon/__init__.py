@@ -7,7 +7,26 @@ lose one, and never turns into a delete. The database is compared in full whenev
 change counter shows that anyone else wrote.
 """
 
-from .loop import Daemon
-from .settings import Settings
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .loop import Daemon
+    from .settings import Settings
 
 __all__ = ["Daemon", "Settings"]
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy: `import attune_sync.daemon...` from other commands must not load watchfiles,
+    # prometheus_client or the HTTP server.
+    if name == "Daemon":
+        from .loop import Daemon
+
+        return Daemon
+    if name == "Settings":
+        from .settings import Settings
+
+        return Settings
+    raise AttributeError(name)

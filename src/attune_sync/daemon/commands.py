@@ -201,7 +201,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from .status import needs_attention, read_status, render_status
+    from ..status import needs_attention, read_status, render_status
 
     try:
         engine = make_engine(args.database)
