@@ -47,8 +47,9 @@ class Reporter:
         drift_only = bool(outcome.drift) and not outcome.drift_reverted and not plan.changes
         result = RunResult.DRIFT_REPORTED if drift_only else outcome.result
         seconds = self.count(result, clock)
-        for change in plan.changes:
-            self.metrics.objects_changed.labels(change.kind, change.action).inc()
+        # What apply_plan reports it wrote, not what was planned.
+        for (kind, action), count in outcome.applied.counts.items():
+            self.metrics.objects_changed.labels(kind, action).inc(count)
         held_deletes = sum(1 for item in plan.held_back if item.action == "delete")
         self.metrics.deletes_held_back.inc(held_deletes)
         self.metrics.invalid_packs.set(len(plan.invalid))
