@@ -62,13 +62,15 @@ DriftMode = Literal["revert", "report"]
 
 
 @contextmanager
-def collector_paused() -> Iterator[None]:
+def collector_paused(freeze: bool = True) -> Iterator[None]:
     """Keep the cyclic garbage collector out of a run, and out of what the run keeps.
 
     A run allocates millions of long-lived objects (parsed files, snapshots); each full
     collection would walk all of them, and on a cold sync of 41,000 files those walks cost
     more than the database. The young objects are collected once at the end, and whatever
-    survives is frozen: it lives as long as the process and needs no more walking.
+    survives is frozen: it lives as long as the process and needs no more walking. A
+    one-shot caller passes freeze=False, so what it drops afterwards (its engine and the
+    engine's connections) can still be collected.
     """
     enabled = gc.isenabled()
     gc.disable()
@@ -78,7 +80,8 @@ def collector_paused() -> Iterator[None]:
         if enabled:
             gc.enable()
         gc.collect(1)
-        gc.freeze()
+        if freeze:
+            gc.freeze()
 
 
 @dataclass(slots=True)
@@ -92,6 +95,8 @@ class Reconciler:
     """How long a run waits for another writer's transaction (PostgreSQL)."""
     full_compare_every: float = FULL_COMPARE_EVERY_S
     clock: Callable[[], float] = time.monotonic
+    long_lived: bool = True
+    """Freeze what survives each run (a daemon keeps it); False for one-shot callers."""
     cache: DocumentCache = field(default_factory=DocumentCache)
     desired: DesiredState | None = None
     """The tree as the last read saw it."""
@@ -123,7 +128,7 @@ class Reconciler:
         Raises TreeUnreadable / TreeChanged like `read_tree`, RunCancelled once `cancel` is.
         """
         only = self._folders(changed) if changed is not None else None
-        with collector_paused():
+        with collector_paused(self.long_lived):
             desired = read_tree(
                 self.root, self.cache, previous=self.desired, only=only, progress=_Progress(cancel)
             )
@@ -191,7 +196,7 @@ class Reconciler:
         if revision is None:
             revision = detect_revision(desired.root)
         try:
-            with collector_paused(), self.engine.begin() as conn:
+            with collector_paused(self.long_lived), self.engine.begin() as conn:
                 outcome = self._transaction(conn, desired, drift, cancel, started_at, revision)
                 # apply_plan counts its own writes as one; anything more was someone else.
                 wrote = bool(outcome.plan.changes or outcome.plan.bookkeeping)

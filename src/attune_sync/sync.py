@@ -53,8 +53,9 @@ def validate(root: str, engine: Engine | None, runtimes: dict[str, int]) -> Vali
 
 def plan(engine: Engine, root: str, options: PlanOptions | None = None) -> Plan:
     """The plan a sync would apply now. Changes nothing."""
-    reconciler = Reconciler(engine, root, options or PlanOptions())
-    return reconciler.plan(reconciler.read())
+    # read_tree, not Reconciler.read: a one-shot read needs no cache, and keeping the
+    # collector paused (then freezing what survives) is for a long-lived process.
+    return Reconciler(engine, root, options or PlanOptions()).plan(read_tree(root))
 
 
 def apply(
@@ -70,7 +71,9 @@ def apply(
     The revision, unless given, is told from the folder the run actually read. A failed
     run is recorded in the history by the reconciler.
     """
-    reconciler = Reconciler(engine, root, options or PlanOptions(), before_plan=before_plan)
+    reconciler = Reconciler(
+        engine, root, options or PlanOptions(), before_plan=before_plan, long_lived=False
+    )
     return reconciler.run(revision=revision)
 
 

@@ -268,3 +268,12 @@ def test_report_mode_still_applies_edited_files(engine: Engine, make_tree: MakeT
     assert [(c.action, c.ref) for c in outcome.drift] == [("update", "a.t1")]
     assert [(c.action, c.ref) for c in outcome.plan.changes] == [("update", "b.t1")]
     assert labels(engine) == {"a.t1": "by hand", "b.t1": "b edited"}
+
+
+def test_one_run_vocabulary() -> None:
+    """The history's result type and the run enum name the same results."""
+    from attune_sync.db import runs as history
+    from attune_sync.runs import COMMITTED_RESULTS, HISTORY_RESULTS
+
+    assert history.RUN_RESULTS == {result.value for result in HISTORY_RESULTS}
+    assert set(history.COMMITTED_RESULTS) == {result.value for result in COMMITTED_RESULTS}
