@@ -275,5 +275,5 @@ def test_one_run_vocabulary() -> None:
     from attune_sync.db import runs as history
     from attune_sync.runs import COMMITTED_RESULTS, HISTORY_RESULTS
 
-    assert history.RUN_RESULTS == {result.value for result in HISTORY_RESULTS}
+    assert {result.value for result in HISTORY_RESULTS} == history.RUN_RESULTS
     assert set(history.COMMITTED_RESULTS) == {result.value for result in COMMITTED_RESULTS}
