@@ -267,3 +267,37 @@ def test_other_commands_do_not_load_the_daemons_libraries() -> None:
         check=True,
     ).stdout
     assert out.strip() == "[]"
+
+
+# --------------------------------------------------------------------------- drift
+
+
+def test_report_mode_reports_a_deleted_managed_pack_and_never_recreates_it(
+    tmp_path: Path, db_url: str
+) -> None:
+    from sqlalchemy import delete, select
+
+    from attune_sync.db import schema as t
+
+    packs = tmp_path / "packs"
+    write_pack(packs / "alpha", "alpha", {"one": "One"})
+    write_pack(packs / "beta", "beta", {"one": "One"})
+    engine = make_engine(db_url)
+    upgrade(engine)
+    config = settings(packs, db_url, full_sync_interval=0.3, drift="report")
+    with running(config) as daemon:
+        wait_for(lambda: daemon.state.ready)
+        with engine.begin() as conn:
+            conn.execute(delete(t.pack).where(t.pack.c.ref == "alpha"))
+        wait_for(
+            lambda: (
+                {"action": "create", "kind": "pack", "ref": "alpha"}
+                in daemon.state.snapshot()["drift"]
+            ),
+            timeout=5,
+        )
+        runs = len(daemon.state.runs)
+        wait_for(lambda: len(daemon.state.runs) >= runs + 2, timeout=5)  # more full syncs
+        with engine.connect() as conn:
+            assert [r for (r,) in conn.execute(select(t.pack.c.ref))] == ["beta"]
+    engine.dispose()

@@ -97,7 +97,13 @@ class Reporter:
                 changes=found[:50],
                 count=len(found),
             )
-            self.state.set(drift=[] if outcome.drift_reverted else found)
+            if outcome.drift_reverted:
+                self.state.set(drift=[])
+            elif outcome.compared_all:
+                self.state.set(drift=found)
+            else:  # a run that compared some packs adds to what the last full compare found
+                known = self.state.snapshot()["drift"]
+                self.state.set(drift=known + [item for item in found if item not in known])
         elif outcome.compared_all or outcome.drift_reverted:
             self.state.set(drift=[])  # whatever was reported before has been fixed
 
