@@ -171,7 +171,17 @@ def _row(
 
 
 def render(report: dict[str, Any]) -> str:
-    header = ("phase", "backend", "seconds", "x floor", "target", "peak RSS", "lines", "exit", "met")
+    header = (
+        "phase",
+        "backend",
+        "seconds",
+        "x floor",
+        "target",
+        "peak RSS",
+        "lines",
+        "exit",
+        "met",
+    )
     table = [header]
     for row in report["results"]:
         ratio = "-" if row["ratio"] is None else f"{row['ratio']:.3f}"
