@@ -1,0 +1,56 @@
+"""What a command is: its options, its exit-code table, how it builds its settings and runs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any, Self
+
+from .options import Option, Values
+
+
+class ExitCode(IntEnum):
+    """One command's exit codes, each with what it means (shown by --help and the README).
+
+    Each command has its own table, so the same number may mean different things to
+    different commands without two constants of one name disagreeing.
+    """
+
+    meaning: str
+
+    def __new__(cls, code: int, meaning: str) -> Self:
+        member = int.__new__(cls, code)
+        member._value_ = code
+        member.meaning = meaning
+        return member
+
+
+USAGE_MEANING = "usage error: a bad flag, argument or environment variable (named in the message)"
+USAGE = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A subcommand: registered by app.py from its module's COMMAND.
+
+    `settings` turns the resolved option values into the command's typed settings (raising
+    UsageError for a bad combination); `run` gets those settings and returns an exit code.
+    Both import what they need inside, so `--help` loads no database driver or daemon.
+    """
+
+    name: str
+    summary: str
+    options: tuple[Option, ...]
+    exits: type[ExitCode]
+    settings: Callable[[Values], Any]
+    run: Callable[[Any], int]
+    precedence: str = ""
+    """Which exit code wins when several apply."""
+
+    def epilog(self) -> str:
+        lines = ["exit codes:"]
+        lines += [f"  {int(code):>3}  {code.meaning}" for code in self.exits]
+        if self.precedence:
+            lines.append(f"  When several apply: {self.precedence}")
+        return "\n".join(lines)
