@@ -26,6 +26,9 @@ COMMANDS: tuple[Command, ...] = (
 
 EXIT_BROKEN_PIPE = 141
 """128 + SIGPIPE: what the shell reports for a program whose reader went away (`| head`)."""
+EXIT_INTERRUPTED = 130
+"""128 + SIGINT: Ctrl-C during a one-shot command (nothing half-applied: a run is one
+transaction)."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -87,4 +90,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as error:
+        return _crashed(command, values, error)
     return int(code)
+
+
+def _crashed(command: Command, values: Values, error: Exception) -> int:
+    """An unexpected error: the traceback goes to the log, one line to the user, and the
+    command's own trouble code (a crashed `diff` must not read as "changes pending")."""
+    import structlog
+
+    from .common import fail
+
+    structlog.get_logger("attune_sync").exception("unexpected error", command=command.name)
+    message = f"{command.name} failed unexpectedly: {type(error).__name__}: {error}"
+    return fail(str(values["output"]), message, command.crashed)

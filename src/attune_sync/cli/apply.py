@@ -94,6 +94,7 @@ COMMAND = Command(
     exits=ApplyExit,
     settings=ApplySettings.from_values,
     run=run,
+    crashed=ApplyExit.FAILED,
     precedence="1 over 2 over 3 over 0 (nothing applied beats anything applied; invalid "
     "packs are reported before held-back deletes).",
 )

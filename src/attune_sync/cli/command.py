@@ -45,6 +45,9 @@ class Command:
     exits: type[ExitCode]
     settings: Callable[[Values], Any]
     run: Callable[[Any], int]
+    crashed: int
+    """The exit code when `run` raises something unexpected (never one that means success or
+    "changes pending")."""
     precedence: str = ""
     """Which exit code wins when several apply."""
 

@@ -63,5 +63,6 @@ COMMAND = Command(
     exits=DiffExit,
     settings=DiffSettings.from_values,
     run=run,
+    crashed=DiffExit.TROUBLE,
     precedence="2 over 1 over 0 (an invalid pack is trouble even when other changes are pending).",
 )

@@ -186,5 +186,6 @@ COMMAND = Command(
     exits=StatusExit,
     settings=StatusSettings.from_values,
     run=run,
+    crashed=StatusExit.TROUBLE,
     precedence="2 over 1 over 0.",
 )

@@ -86,5 +86,6 @@ COMMAND = Command(
     exits=ValidateExit,
     settings=ValidateSettings.from_values,
     run=run,
+    crashed=ValidateExit.TROUBLE,
     precedence="2 over 1 (an unreadable folder is reported before any pack's problems).",
 )

@@ -144,5 +144,6 @@ COMMAND = Command(
     exits=WatchExit,
     settings=watch_settings,
     run=run,
+    crashed=WatchExit.CRASHED,
     precedence="2 is decided at start, before any run; afterwards 1 over 0.",
 )
