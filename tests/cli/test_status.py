@@ -55,3 +55,19 @@ def test_status_never_creates_a_database_file(
     assert "no sync has run" in document["error"]
     assert not database.exists()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_status_ignores_a_default_packs_folder_it_does_not_read(
+    tmp_path: Path,
+    sqlite_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    packs = copy_bundled(tmp_path / "packs")
+    assert run(capsys, "apply", str(packs), "--database", sqlite_url)[0] == 0
+    monkeypatch.chdir(tmp_path)  # ./packs is the default PACKS_DIR...
+    (packs / "pack.yaml").write_text("ref: oops\n")  # ...and it is a pack folder
+    assert run(capsys, "status", "--database", sqlite_url)[0] == 0
+    with pytest.raises(SystemExit) as stopped:
+        run(capsys, "status", "packs", "--database", sqlite_url)
+    assert stopped.value.code == 64

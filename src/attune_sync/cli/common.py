@@ -25,9 +25,11 @@ class CommonSettings:
     output: str
 
     @classmethod
-    def from_values(cls, values: Values) -> CommonSettings:
+    def from_values(cls, values: Values, *, reads_packs: bool = True) -> CommonSettings:
+        """`reads_packs`: the command will read PACKS_DIR (status only when it is given)."""
         packs_dir = str(values["packs_dir"])
-        check_packs_dir(packs_dir, values.source("packs_dir"))
+        if reads_packs:
+            check_packs_dir(packs_dir, values.source("packs_dir"))
         return cls(
             packs_dir=packs_dir,
             packs_dir_given=values.given("packs_dir"),

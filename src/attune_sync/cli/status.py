@@ -44,7 +44,7 @@ class StatusSettings:
     @classmethod
     def from_values(cls, values: Values) -> StatusSettings:
         return cls(
-            CommonSettings.from_values(values),
+            CommonSettings.from_values(values, reads_packs=values.given("packs_dir")),
             str(values["database"]),
             int(values["runs"]),
             plan_options(values),
