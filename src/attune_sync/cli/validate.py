@@ -31,15 +31,19 @@ class ValidateSettings:
 
 def run(settings: ValidateSettings) -> int:
     from .. import render
-    from ..db.engine import DatabaseError
     from ..planner import settle_references
     from ..reader import TreeChanged, TreeUnreadable, read_tree
 
     common = settings.common
+    trouble: tuple[type[Exception], ...] = (TreeUnreadable, TreeChanged)
+    if common.database:  # only then load the database edge
+        from ..db.engine import DatabaseError
+
+        trouble += (DatabaseError,)
     try:
         desired = read_tree(common.packs_dir)
         actual = _actual_state(common.database)
-    except (TreeUnreadable, TreeChanged, DatabaseError) as error:
+    except trouble as error:
         return fail(common.output, str(error), ValidateExit.TROUBLE)
     valid, invalid = settle_references(desired, actual)
     problems = [p for pack in invalid for p in pack.problems] + desired.warnings
@@ -62,14 +66,16 @@ def _count(n: int, noun: str) -> str:
 
 
 def _actual_state(database: str | None) -> ActualState:
-    from ..db.engine import make_engine
-    from ..db.migrate import upgrade
     from ..db.schema import BUILTIN_RUNTIMES
-    from ..db.state import load_actual
-    from ..sync import offline_state
+    from ..model import ActualState
 
     if not database:
-        return offline_state(BUILTIN_RUNTIMES)
+        # What validation assumes without a database: only the built-in runtimes.
+        return ActualState(runtimes=dict(BUILTIN_RUNTIMES))
+    from ..db.engine import make_engine
+    from ..db.migrate import upgrade
+    from ..db.state import load_actual
+
     engine = make_engine(database)
     try:
         upgrade(engine)
