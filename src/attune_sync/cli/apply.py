@@ -10,6 +10,8 @@ from .common import CommonSettings, colour, fail, plan_options
 from .options import COMMON, GUARDS, Values
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from ..outcome import RunOutcome
     from ..planner import PlanOptions
 
@@ -39,29 +41,46 @@ def run(settings: ApplySettings) -> int:
     from ..db.engine import DatabaseError, make_engine
     from ..db.migrate import upgrade
     from ..reader import TreeChanged, TreeUnreadable
-    from ..sync import sync
 
     output = settings.common.output
     try:
         engine = make_engine(settings.database)
-        upgrade(engine)
     except DatabaseError as error:
         return fail(output, f"{error}; nothing was applied", ApplyExit.FAILED)
     try:
-        outcome = sync(engine, settings.common.packs_dir, settings.options)
-    except (TreeUnreadable, TreeChanged) as error:
+        upgrade(engine)
+        outcome = _sync(engine, settings)
+    except (TreeUnreadable, TreeChanged, DatabaseError) as error:
         return fail(output, f"{error}; nothing was applied", ApplyExit.FAILED)
-    except Exception as error:  # recorded in the run history by the reconciler
-        import structlog
-
-        structlog.get_logger("attune_sync").exception("apply failed; everything was rolled back")
-        return fail(output, f"apply failed and was rolled back: {error}", ApplyExit.FAILED)
+    except _ApplyFailed as failed:
+        return fail(output, f"apply failed and was rolled back: {failed}", ApplyExit.FAILED)
+    finally:
+        engine.dispose()  # a process may run several commands (tests, the API)
     _print_outcome(outcome, settings)
     if outcome.plan.invalid:
         return ApplyExit.INVALID_LEFT
     if outcome.plan.held_back:
         return ApplyExit.HELD_BACK
     return ApplyExit.APPLIED
+
+
+class _ApplyFailed(Exception):
+    """The sync itself failed: rolled back, and recorded in the run history."""
+
+
+def _sync(engine: Engine, settings: ApplySettings) -> RunOutcome:
+    from ..reader import TreeChanged, TreeUnreadable
+    from ..sync import sync
+
+    try:
+        return sync(engine, settings.common.packs_dir, settings.options)
+    except (TreeUnreadable, TreeChanged):
+        raise
+    except Exception as error:  # recorded in the run history by the reconciler
+        import structlog
+
+        structlog.get_logger("attune_sync").exception("apply failed; everything was rolled back")
+        raise _ApplyFailed(str(error)) from error
 
 
 def _print_outcome(outcome: RunOutcome, settings: ApplySettings) -> None:

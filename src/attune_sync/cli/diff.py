@@ -43,10 +43,15 @@ def run(settings: DiffSettings) -> int:
     output = settings.common.output
     try:
         engine = make_engine(settings.database)
+    except DatabaseError as error:
+        return fail(output, f"{error}; nothing was compared", DiffExit.TROUBLE)
+    try:
         upgrade(engine)
         plan = dry_run(engine, settings.common.packs_dir, settings.options)
     except (TreeUnreadable, TreeChanged, DatabaseError) as error:
         return fail(output, f"{error}; nothing was compared", DiffExit.TROUBLE)
+    finally:
+        engine.dispose()  # a process may run several commands (tests, the API)
     if output == "json":
         print(render.dumps(render.plan_json(plan)))
     else:
