@@ -26,9 +26,6 @@ COMMANDS: tuple[Command, ...] = (
 
 EXIT_BROKEN_PIPE = 141
 """128 + SIGPIPE: what the shell reports for a program whose reader went away (`| head`)."""
-EXIT_INTERRUPTED = 130
-"""128 + SIGINT: Ctrl-C during a one-shot command (nothing half-applied: a run is one
-transaction)."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -90,9 +87,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
     except Exception as error:
         return _crashed(command, values, error)
     return int(code)
