@@ -157,3 +157,14 @@ def test_defaults_shown_are_the_defaults_used() -> None:
         daemon.DEFAULT_SHUTDOWN_TIMEOUT_S,
         daemon.DEFAULT_BACKOFF_MAX_S,
     )
+
+
+def test_the_readme_settings_table_has_every_option() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## Settings", 1)[1].split("\n## ", 1)[0]
+    for command in COMMANDS:
+        for option in command.options:
+            if option.env:
+                assert f"| `{option.env}` |" in table, option.env
+            if option.flag:
+                assert f"| `{option.flag}" in table, option.flag
