@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from attune_sync.cli import COMMANDS, main, parse
+from attune_sync.cli import COMMANDS, leaf_commands, main, parse
+from attune_sync.cli.app import _Parser, register
+from attune_sync.cli.command import Command, CommandGroup, ExitCode
+from attune_sync.cli.options import Option, Values, resolve
 from cli.helpers import copy_bundled
 
 
@@ -115,10 +118,10 @@ def test_packs_dir_that_is_a_pack_folder_suggests_its_parent(
 
 
 def test_help_lists_every_variable_and_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
-    for command in COMMANDS:
+    for words, command in leaf_commands(COMMANDS):
         capsys.readouterr()
         with pytest.raises(SystemExit) as stopped:
-            main([command.name, "--help"])
+            main([*words, "--help"])
         assert stopped.value.code == 0
         out = capsys.readouterr().out
         flat = " ".join(out.split())
@@ -162,9 +165,45 @@ def test_defaults_shown_are_the_defaults_used() -> None:
 def test_the_readme_settings_table_has_every_option() -> None:
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     table = readme.split("## Settings", 1)[1].split("\n## ", 1)[0]
-    for command in COMMANDS:
+    for _, command in leaf_commands(COMMANDS):
         for option in command.options:
             if option.env:
                 assert f"| `{option.env}` |" in table, option.env
             if option.flag:
                 assert f"| `{option.flag}" in table, option.flag
+
+
+class ClearExit(ExitCode):
+    CLEARED = 0, "cleared"
+    USAGE_ERROR = 64, "usage"
+
+
+def _ref(values: Values) -> str:
+    return str(values["ref"])
+
+
+def test_a_group_registers_subcommands_with_required_arguments(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    ref = Option("ref", None, None, str, None, "the ref", metavar="REF", required=True)
+    clear = Command(
+        name="clear",
+        summary="end one override",
+        options=(ref,),
+        exits=ClearExit,
+        settings=_ref,
+        run=lambda _ref: 0,
+        crashed=2,
+    )
+    group = CommandGroup("override", "list or clear overrides", (clear,))
+    parser = _Parser(prog="attune-sync")
+    register(parser.add_subparsers(dest="command", required=True, parser_class=_Parser), group)
+
+    args = parser.parse_args(["override", "clear", "core.webhook"])
+    assert args._command is clear
+    assert clear.settings(resolve(args, clear.options, {})) == "core.webhook"
+    assert list(leaf_commands((group,))) == [(("override", "clear"), clear)]
+    with pytest.raises(SystemExit) as stopped:
+        parser.parse_args(["override", "clear"])
+    assert stopped.value.code == 64
+    assert "REF" in capsys.readouterr().err

@@ -8,5 +8,6 @@ core, the database edge or the daemon when it runs.
 from __future__ import annotations
 
 from .app import COMMANDS, build_parser, main, parse
+from .command import leaf_commands
 
-__all__ = ["COMMANDS", "build_parser", "main", "parse"]
+__all__ = ["COMMANDS", "build_parser", "leaf_commands", "main", "parse"]

@@ -1,6 +1,7 @@
 """The `attune-sync` program: registers each command's module and runs the one asked for.
 
-To add a command: write a module with a `COMMAND` (see command.py) and list it in COMMANDS.
+To add a command: write a module with a `COMMAND` (see command.py) and list it in COMMANDS;
+a command with subcommands of its own is a `CommandGroup` of them.
 To add an option: declare an `Option` (options.py) and add it to the command's `options`.
 """
 
@@ -13,10 +14,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn
 
 from . import apply, diff, status, validate, watch
-from .command import USAGE, Command
+from .command import USAGE, Command, CommandGroup
 from .options import UsageError, Values, add_option, resolve
 
-COMMANDS: tuple[Command, ...] = (
+COMMANDS: tuple[Command | CommandGroup, ...] = (
     validate.COMMAND,
     diff.COMMAND,
     apply.COMMAND,
@@ -42,18 +43,34 @@ def build_parser() -> argparse.ArgumentParser:
         "its exit codes. A bad flag or environment variable exits 64.",
     )
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for command in COMMANDS:
-        sub = commands.add_parser(
-            command.name,
-            help=command.summary,
-            description=command.summary,
-            epilog=command.epilog(),
-            formatter_class=argparse.RawDescriptionHelpFormatter,
-        )
-        for option in command.options:
-            add_option(sub, option)
-        sub.set_defaults(_command=command, _parser=sub)
+    for entry in COMMANDS:
+        register(commands, entry)
     return parser
+
+
+def register(
+    commands: argparse._SubParsersAction[_Parser],
+    entry: Command | CommandGroup,
+) -> None:
+    """Add one command, or a group and its subcommands, to `commands`."""
+    if isinstance(entry, CommandGroup):
+        group = commands.add_parser(entry.name, help=entry.summary, description=entry.summary)
+        nested = group.add_subparsers(
+            dest=f"{entry.name}_command", required=True, parser_class=_Parser
+        )
+        for child in entry.commands:
+            register(nested, child)
+        return
+    sub = commands.add_parser(
+        entry.name,
+        help=entry.summary,
+        description=entry.summary,
+        epilog=entry.epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    for option in entry.options:
+        add_option(sub, option)
+    sub.set_defaults(_command=entry, _parser=sub)
 
 
 def parse(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, Self
@@ -57,3 +57,24 @@ class Command:
         if self.precedence:
             lines.append(f"  When several apply: {self.precedence}")
         return "\n".join(lines)
+
+
+@dataclass(frozen=True, slots=True)
+class CommandGroup:
+    """A command with subcommands of its own (`attune-sync override list|clear`)."""
+
+    name: str
+    summary: str
+    commands: tuple[Command | CommandGroup, ...]
+
+
+def leaf_commands(
+    entries: tuple[Command | CommandGroup, ...], prefix: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], Command]]:
+    """Every runnable command with the words that name it (`("override", "list")`)."""
+    for entry in entries:
+        words = (*prefix, entry.name)
+        if isinstance(entry, CommandGroup):
+            yield from leaf_commands(entry.commands, words)
+        else:
+            yield words, entry

@@ -39,6 +39,8 @@ class Option:
     metavar: str | None = None
     switch: bool = False
     """A flag without a value: present means on."""
+    required: bool = False
+    """Must be typed (a positional like REF, or a flag); neither environment nor default."""
 
     @property
     def label(self) -> str:
@@ -102,7 +104,7 @@ def add_option(parser: argparse.ArgumentParser, option: Option) -> None:
     elif option.flag is None:
         parser.add_argument(
             option.dest,
-            nargs="?",
+            nargs=None if option.required else "?",
             metavar=option.metavar,
             type=_argparse_type(option.parse),
             help=_help(option),
@@ -111,6 +113,7 @@ def add_option(parser: argparse.ArgumentParser, option: Option) -> None:
         parser.add_argument(
             option.flag,
             dest=option.dest,
+            required=option.required,
             metavar=option.metavar,
             type=_argparse_type(option.parse),
             help=_help(option),
