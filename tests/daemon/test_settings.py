@@ -30,7 +30,7 @@ def test_defaults_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         60.0,
         "revert",
     )
-    assert defaults.listen == "0.0.0.0:8080"
+    assert defaults.listen == "127.0.0.1:8080"  # issue 10 §3: loopback by default
     monkeypatch.setenv("ATTUNE_SYNC_QUIET_PERIOD", "750")
     monkeypatch.setenv("ATTUNE_SYNC_DRIFT", "report")
     monkeypatch.setenv("ATTUNE_SYNC_LISTEN", "off")

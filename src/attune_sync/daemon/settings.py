@@ -12,7 +12,8 @@ DriftMode = Literal["revert", "report"]
 
 DEFAULT_QUIET_PERIOD_MS = 300
 DEFAULT_FULL_SYNC_INTERVAL_S = 60.0
-DEFAULT_LISTEN = "0.0.0.0:8080"
+DEFAULT_LISTEN = "127.0.0.1:8080"
+"""Loopback: /status shows pack names and errors; expose it on purpose (0.0.0.0:8080)."""
 DEFAULT_RUN_TIMEOUT_S = 20.0
 DEFAULT_SHUTDOWN_TIMEOUT_S = 5.0
 DEFAULT_BACKOFF_MAX_S = 30.0
