@@ -106,7 +106,9 @@ def _report(settings: StatusSettings) -> dict[str, Any]:
             report["pending"] = _pending(engine, settings.common.packs_dir, settings.options)
         return report
     except SQLAlchemyError as error:
-        raise StatusTrouble(f"cannot read the database: {error}") from None
+        raise StatusTrouble(
+            f"cannot read the database {mask_url(settings.database)}: {error}"
+        ) from None
     finally:
         engine.dispose()
 
