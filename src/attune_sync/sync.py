@@ -3,29 +3,31 @@
 The CLI's commands, the daemon and (later) the REST API call these and nothing below
 them; each is read -> settle -> plan -> (render | apply) over one `Reconciler`:
 
-* `validate(root, engine=None)`: read and settle references; no plan, no writes. With an
-  engine, references may resolve to rows already in the database.
+* `validate(root, actual)`: read and settle references against `actual` (the database's
+  state, or only the built-in runtimes without one); no plan, no writes.
 * `plan(engine, root)`: the plan a sync would apply now, against what is committed.
 * `apply(engine, root)`: take the write lock, read, plan and apply in one transaction.
 
 The daemon keeps one `Reconciler` across runs (it remembers files and the database
 between them); a one-shot command uses a fresh one, so `apply` and `watch` cannot drift
-apart.
+apart. The database edge is imported inside the functions that need it: `validate`
+without a database loads neither SQLAlchemy's engine nor Alembic.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine
-
-from .db.engine import for_reading
-from .db.state import load_actual
-from .model import ActualState, InvalidPack, PackBundle, Plan, Problem
-from .outcome import LockTaker, RunOutcome
+from .model import ActualState, InvalidPack, PackBundle, Problem
 from .planner import PlanOptions, settle_references
 from .reader import read_tree
-from .reconciler import Reconciler
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from .model import Plan
+    from .outcome import LockTaker, RunOutcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,20 +41,17 @@ class Validation:
         return [p for pack in self.invalid for p in pack.problems] + self.warnings
 
 
-def validate(root: str, engine: Engine | None, runtimes: dict[str, int]) -> Validation:
-    """Read and settle the tree; refs may resolve to the database when an engine is given."""
+def validate(root: str, actual: ActualState) -> Validation:
+    """Read and settle the tree; refs may resolve to what `actual` holds."""
     desired = read_tree(root)
-    if engine is not None:
-        with engine.connect() as conn:
-            actual = load_actual(for_reading(conn))
-    else:
-        actual = offline_state(runtimes)
     valid, invalid = settle_references(desired, actual)
     return Validation(valid, invalid, desired.warnings)
 
 
 def plan(engine: Engine, root: str, options: PlanOptions | None = None) -> Plan:
     """The plan a sync would apply now. Changes nothing."""
+    from .reconciler import Reconciler
+
     # read_tree, not Reconciler.read: a one-shot read needs no cache, and keeping the
     # collector paused (then freezing what survives) is for a long-lived process.
     return Reconciler(engine, root, options or PlanOptions()).plan(read_tree(root))
@@ -71,6 +70,8 @@ def apply(
     The revision, unless given, is told from the folder the run actually read. A failed
     run is recorded in the history by the reconciler.
     """
+    from .reconciler import Reconciler
+
     reconciler = Reconciler(
         engine, root, options or PlanOptions(), before_plan=before_plan, long_lived=False
     )

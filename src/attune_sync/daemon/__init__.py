@@ -5,6 +5,9 @@ again, around here": a run re-reads the pack folders they name, and the periodic
 re-reads (by stat) the whole tree, so a missed or merged event can delay a change but never
 lose one, and never turns into a delete. The database is compared in full whenever its
 change counter shows that anyone else wrote.
+
+`Daemon` and `Settings` load on first use, so importing one module of this package (the
+status report, the settings) does not load watchfiles, prometheus_client or the HTTP server.
 """
 
 from __future__ import annotations
@@ -19,8 +22,6 @@ __all__ = ["Daemon", "Settings"]
 
 
 def __getattr__(name: str) -> Any:
-    # Lazy: `import attune_sync.daemon...` from other commands must not load watchfiles,
-    # prometheus_client or the HTTP server.
     if name == "Daemon":
         from .loop import Daemon
 
@@ -29,4 +30,4 @@ def __getattr__(name: str) -> Any:
         from .settings import Settings
 
         return Settings
-    raise AttributeError(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

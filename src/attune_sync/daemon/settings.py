@@ -1,4 +1,4 @@
-"""The daemon's settings: one frozen value, built from flags/env by `commands`."""
+"""The daemon's settings: one frozen value, built from flags and environment by cli/watch.py."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Literal
 
 from ..planner import PlanOptions
 from ..reconciler import FULL_COMPARE_EVERY_S
+from ..setting_values import split_listen
 
 DriftMode = Literal["revert", "report"]
 
@@ -52,9 +53,5 @@ class Settings:
 
 
 def parse_listen(listen: str) -> tuple[str, int]:
-    """'host:port', '[v6]:port' or ':port' (all interfaces)."""
-    host, sep, port = listen.rpartition(":")
-    if not sep or not port.isdigit():
-        raise ValueError(f"--listen must be HOST:PORT, not {listen!r}")
-    host = host.strip("[]") or "0.0.0.0"
-    return host, int(port)
+    """'host:port', '[v6]:port' or ':port' (all interfaces); ValueError says what is wrong."""
+    return split_listen(listen)
