@@ -301,3 +301,31 @@ def test_report_mode_reports_a_deleted_managed_pack_and_never_recreates_it(
         with engine.connect() as conn:
             assert [r for (r,) in conn.execute(select(t.pack.c.ref))] == ["beta"]
     engine.dispose()
+
+
+# --------------------------------------------------------------------------- settings
+
+
+def test_the_full_compare_interval_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    from attune_sync.cli import watch
+    from attune_sync.cli.app import main
+    from attune_sync.daemon import settings as daemon_settings
+    from attune_sync.reconciler import FULL_COMPARE_EVERY_S
+
+    assert watch.DEFAULT_FULL_COMPARE_INTERVAL_S == daemon_settings.DEFAULT_FULL_COMPARE_INTERVAL_S
+    assert daemon_settings.DEFAULT_FULL_COMPARE_INTERVAL_S == FULL_COMPARE_EVERY_S
+    seen: list[Any] = []
+    from attune_sync.daemon import commands
+
+    def run_daemon(settings: Any, **_exits: int) -> int:
+        seen.append(settings)
+        return 0
+
+    monkeypatch.setattr(commands, "run_daemon", run_daemon)
+    monkeypatch.setenv("ATTUNE_SYNC_FULL_COMPARE_INTERVAL", "120")
+    assert main(["watch", "--listen", "off"]) == 0
+    assert seen[0].full_compare_interval == 120.0
+    monkeypatch.setenv("ATTUNE_SYNC_FULL_COMPARE_INTERVAL", "nan")
+    with pytest.raises(SystemExit) as stop:
+        main(["watch", "--listen", "off"])
+    assert stop.value.code == 64
