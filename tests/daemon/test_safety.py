@@ -159,9 +159,9 @@ def test_readyz_says_when_a_run_was_abandoned(
         code, body = http_get(address, "/readyz")
         assert code == 503
         assert "run-timeout" in json.loads(body)["abandoned"]
-        release.set()
-        # The cancelled run rolls back; the retry reads again and syncs.
+        # The cancelled run rolls back; the retry reads again (unhindered) and syncs.
         monkeypatch.setattr(reconciler_module, "read_tree", read_tree)
+        release.set()
         wait_for(lambda: http_get(address, "/readyz")[0] == 200, timeout=5)
         assert trigger_labels(make_engine(sqlite_url)) == {"alpha.one": "stuck"}
         results = [run["result"] for run in daemon.state.snapshot()["recent_runs"]]
