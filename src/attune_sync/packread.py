@@ -8,12 +8,16 @@ import posixpath
 from pathlib import Path
 from typing import Any
 
+import structlog
+
 from .documents import Document, DocumentCache, load_document
 from .fields import is_valid_ref
 from .listing import COMPONENT_DIRS, PACK_FILES, Listing, list_pack
 from .model import ActionSpec, FolderRead, InvalidPack, PackBundle, Problem
 from .readfs import LOCAL, LocalFileSystem, TreeChanged
 from .specs import SPEC_BUILDERS, pack_spec, qualified
+
+log = structlog.get_logger(__name__)
 
 
 def read_pack_folder(
@@ -49,6 +53,8 @@ def read_pack_folder(
     seen.update(signatures)
     if before is not None and before.fingerprint == fingerprint:
         return before  # nothing in the folder changed since the last read
+    if listing.skipped:
+        log.debug("folders not synced", folder=folder, names=sorted(listing.skipped))
     warnings: list[Problem] = []
     result = _read_listed_pack(root, folder, listing, cache, signatures, warnings, fs)
     return FolderRead(result, tuple(warnings), fingerprint)

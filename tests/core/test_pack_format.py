@@ -243,3 +243,21 @@ def test_a_missing_dependency_is_a_warning(tmp_path: Path) -> None:
     [warning] = settled.warnings
     assert (warning.field, warning.severity) == ("dependencies[0]", "warning")
     assert warning.message == "depends on pack 'core', which is not in the packs folder"
+
+
+def test_skipped_folders_are_one_debug_note_per_pack(tmp_path: Path) -> None:
+    from structlog.testing import capture_logs
+
+    files = {"p/pack.yaml": pack_doc("p"), "p/queues/q.yaml": "a: 1\n", "p/tests/t.yaml": "a: 1\n"}
+    with capture_logs() as logs:
+        state = read_tree(write_tree(tmp_path / "packs", files))
+    assert state.warnings == []
+    notes = [entry for entry in logs if entry["event"] == "folders not synced"]
+    assert notes == [
+        {
+            "event": "folders not synced",
+            "folder": "p",
+            "names": ["queues", "tests"],
+            "log_level": "debug",
+        }
+    ]
