@@ -261,3 +261,17 @@ def test_skipped_folders_are_one_debug_note_per_pack(tmp_path: Path) -> None:
             "log_level": "debug",
         }
     ]
+
+
+def test_runtime_versions_need_a_version_string() -> None:
+    text = b"ref: p.rt\nversions:\n  - version: '3.12'\n  - is_default: true\n  - version: 3\n"
+    problems = check_file("p/runtimes/rt.yaml", text, "runtime").problems
+    assert [(p.field, p.line) for p in problems] == [("versions[1]", 4), ("versions[2]", 5)]
+    assert problems[0].message == "a runtime version needs a `version` string"
+
+
+def test_action_choices_suggest_the_close_one() -> None:
+    text = b"parameter_delivery: stdn\noutput_format: xml\n"
+    found = {p.field: p for p in check_file("p/actions/a.yaml", text, "action").problems}
+    assert found["parameter_delivery"].hint == "did you mean `stdin`?"
+    assert found["output_format"].message == "'xml' is not one of text, json, yaml, jsonl"
