@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import jsonschema
+import referencing
+import referencing.exceptions
 
 from .documents import locate_problem
 from .flatschema import as_json_schema
@@ -260,10 +262,16 @@ def _param_problems(path: str, where: str, params: Any, schema: Any) -> list[Pro
         return []
     converted = as_json_schema(schema)
     try:
-        validator = jsonschema.Draft202012Validator(converted)
+        validator = jsonschema.Draft202012Validator(converted, registry=_NO_REMOTE_REFS)
         errors = list(validator.iter_errors(params))
-    except (jsonschema.SchemaError, jsonschema.exceptions.RefResolutionError):
-        return []  # the schema's own file reports it
+    except (
+        jsonschema.SchemaError,
+        jsonschema.exceptions.UnknownType,
+        referencing.exceptions.Unresolvable,
+        ValueError,
+        TypeError,
+    ):
+        return []  # a broken schema is reported by its own file; never a crash here
     problems = []
     for error in errors:
         if _is_template(error.instance):
@@ -280,6 +288,10 @@ def _param_problems(path: str, where: str, params: Any, schema: Any) -> list[Pro
             )
         )
     return problems
+
+
+_NO_REMOTE_REFS: referencing.Registry[Any] = referencing.Registry()
+"""An empty registry: a schema's remote `$ref` is never fetched."""
 
 
 def _is_template(value: Any) -> bool:

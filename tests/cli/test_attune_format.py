@@ -237,3 +237,29 @@ def test_aliases_store_exactly_what_canonical_names_store(
         {},
     )
     assert rows(db_url, "rule")["p.r"]["conditions"] == {}
+
+
+def test_deleting_a_runtime_a_staying_sensor_runs_on_is_held_back(
+    tmp_path: Path, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = write_tree(
+        tmp_path / "packs",
+        {
+            "a/pack.yaml": "ref: a\nlabel: A\ndescription: d\n",
+            "a/runtimes/rt.yaml": "ref: a.rt\nname: Custom\n",
+            "b/pack.yaml": "ref: b\nlabel: B\ndescription: d\n",
+            "b/triggers/t.yaml": "label: T\n",
+            "b/sensors/s.yaml": (
+                "description: d\nentry_point: s\nrunner_type: custom\ntrigger_types: [t]\n"
+            ),
+        },
+    )
+    assert run(capsys, "apply", str(root), "--database", db_url)[0] == 0
+    assert rows(db_url, "sensor")["b.s"]["runtime_ref"] == "a.rt"  # resolved by name
+    (root / "a" / "runtimes" / "rt.yaml").unlink()
+    code, document = run_json(capsys, "apply", str(root), "--database", db_url)
+    assert code != 0
+    # b's sensor no longer resolves its runtime: b is invalid and stays, so a.rt stays too.
+    assert [pack["folder"] for pack in document["invalid_packs"]] == ["b"]
+    assert [(h["kind"], h["ref"]) for h in document["held_back"]] == [("runtime", "a.rt")]
+    assert "a.rt" in rows(db_url, "runtime")

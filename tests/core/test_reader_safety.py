@@ -162,3 +162,20 @@ def test_a_workflow_file_outside_the_pack_is_refused(tmp_path: Path) -> None:
     state = read_tree(write_tree(tmp_path / "packs", files))
     [invalid] = state.invalid
     assert "points outside the pack folder" in invalid.problems[0].message
+
+
+def test_rule_params_against_a_schema_with_a_remote_ref_never_fetch_it(tmp_path: Path) -> None:
+    root = write_tree(
+        tmp_path / "packs",
+        {
+            "p/pack.yaml": pack_doc("p"),
+            "p/triggers/t.yaml": "label: T\n",
+            "p/actions/a.yaml": (
+                "parameters:\n  type: object\n  properties:\n"
+                "    x: {$ref: 'http://127.0.0.1:9/x.json'}\n"
+            ),
+            "p/rules/r.yaml": "trigger_ref: t\naction_ref: a\naction_params: {x: 1}\n",
+        },
+    )
+    settled = settle(read_tree(root), ActualState(runtimes=dict(RUNTIMES)))
+    assert set(settled.valid) == {"p"}
