@@ -80,6 +80,8 @@ class KindTable:
     folder: str | None
     """The component folder inside a pack (None for pack.yaml)."""
     fields: tuple[Field, ...]
+    derived: tuple[str, ...] = ()
+    """Stored columns computed from other keys rather than written (pack runtime constraints)."""
 
     def __iter__(self) -> Iterator[Field]:
         return iter(self.fields)
@@ -164,7 +166,15 @@ PACK_TABLE = KindTable(
         Field("config", _O, "config", nullable=True),
         Field("meta", _O, "meta", aliases=("metadata",), nullable=True),
         Field("tags", _SL, "tags", aliases=("keywords",), nullable=True, default=()),
-        Field("runtime_deps", _SL, "runtime_deps", nullable=True, default=()),
+        Field(
+            "runtime_deps",
+            _SL,
+            "runtime_deps",
+            nullable=True,
+            default=(),
+            doc="runtimes (see Runtime resolution), stored as ids; a version constraint "
+            "(`nodejs>=22`) is kept in `runtime_constraints`",
+        ),
         Field("dependencies", _SL, nullable=True, doc="pack refs, each with an optional @version"),
         Field("is_standard", _B, "is_standard", aliases=("system",), default=False),
         Field("enabled", _B),
@@ -174,6 +184,7 @@ PACK_TABLE = KindTable(
         Field("python", _S),
         Field("nodejs", _S),
     ),
+    derived=("runtime_constraints",),
 )
 
 TRIGGER_TABLE = KindTable(
@@ -374,6 +385,6 @@ SENSOR_RULES = SENSOR_TABLE
 
 def stored_columns(kind: str) -> tuple[str, ...]:
     """The spec attributes (and columns) a kind's table stores, in table order, without ref."""
-    return tuple(
-        f.column for f in TABLES[kind].fields if f.column is not None and f.column != "ref"
-    )
+    table = TABLES[kind]
+    own = tuple(f.column for f in table.fields if f.column is not None and f.column != "ref")
+    return own + table.derived

@@ -56,6 +56,7 @@ def test_apply_creates_every_kind_then_diff_is_empty(
     assert packs["tools"]["tags"] == ["tools", "demo"]
     runtime_ids = {ref: row["id"] for ref, row in rows(db_url, "runtime").items()}
     assert packs["tools"]["runtime_deps"] == [runtime_ids["shell"], runtime_ids["python3"]]
+    assert packs["tools"]["runtime_constraints"] == ["", ">=3.10"]
     ruby = rows(db_url, "runtime")["tools.ruby"]
     assert (ruby["name"], ruby["label"], ruby["pack_ref"]) == ("Ruby", "Ruby", "tools")
     assert ruby["aliases"] == ["rb", "rb2"]
