@@ -17,8 +17,6 @@ from .model import ActionSpec, FolderRead, InvalidPack, PackBundle, Problem
 from .readfs import LOCAL, LocalFileSystem, TreeChanged
 from .specs import SPEC_BUILDERS, pack_spec, qualified
 
-log = structlog.get_logger(__name__)
-
 
 def read_pack_folder(
     root: Path,
@@ -54,7 +52,10 @@ def read_pack_folder(
     if before is not None and before.fingerprint == fingerprint:
         return before  # nothing in the folder changed since the last read
     if listing.skipped:
-        log.debug("folders not synced", folder=folder, names=sorted(listing.skipped))
+        # A logger per call: a rare event, and it follows the logging set up at the time.
+        structlog.get_logger(__name__).debug(
+            "folders not synced", folder=folder, names=sorted(listing.skipped)
+        )
     warnings: list[Problem] = []
     result = _read_listed_pack(root, folder, listing, cache, signatures, warnings, fs)
     return FolderRead(result, tuple(warnings), fingerprint)

@@ -246,11 +246,17 @@ def test_a_missing_dependency_is_a_warning(tmp_path: Path) -> None:
 
 
 def test_skipped_folders_are_one_debug_note_per_pack(tmp_path: Path) -> None:
+    import structlog
     from structlog.testing import capture_logs
 
     files = {"p/pack.yaml": pack_doc("p"), "p/queues/q.yaml": "a: 1\n", "p/tests/t.yaml": "a: 1\n"}
-    with capture_logs() as logs:
-        state = read_tree(write_tree(tmp_path / "packs", files))
+    saved = structlog.get_config()
+    structlog.reset_defaults()  # whatever level an earlier test configured
+    try:
+        with capture_logs() as logs:
+            state = read_tree(write_tree(tmp_path / "packs", files))
+    finally:
+        structlog.configure(**saved)
     assert state.warnings == []
     notes = [entry for entry in logs if entry["event"] == "folders not synced"]
     assert notes == [
