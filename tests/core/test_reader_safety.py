@@ -179,3 +179,19 @@ def test_rule_params_against_a_schema_with_a_remote_ref_never_fetch_it(tmp_path:
     )
     settled = settle(read_tree(root), ActualState(runtimes=dict(RUNTIMES)))
     assert set(settled.valid) == {"p"}
+
+
+def test_a_broken_pack_is_not_told_its_own_components_are_missing(tmp_path: Path) -> None:
+    root = write_tree(
+        tmp_path / "packs",
+        {
+            "p/pack.yaml": pack_doc("p"),
+            "p/triggers/t.yaml": trigger_doc(),
+            "p/triggers/bad.yaml": "label: [\n",
+            "p/sensors/s.yaml": sensor_doc("p.t"),
+            "p/actions/a.yaml": "runner_type: shell\n",
+            "p/rules/r.yaml": "trigger_ref: t\naction_ref: a\n",
+        },
+    )
+    [invalid] = settle(read_tree(root), ActualState(runtimes=dict(RUNTIMES))).invalid
+    assert [problem.path for problem in invalid.problems] == ["p/triggers/bad.yaml"]
