@@ -125,8 +125,25 @@ def check_file(relpath: str, raw: bytes, kind: DocKind, digest: str = "") -> Doc
             and not {written.get("config"), written.get("conf_schema")} & broken
         ):
             issues.extend(flatschema.config_issues(config, conf_schema))
+        if kind == "runtime" and "versions" not in broken:
+            issues.extend(_version_issues(canonical.get("versions")))
     problems = tuple(_located(relpath, raw, issue) for issue in issues)
     return Document(relpath, digest, canonical, problems)
+
+
+def _version_issues(versions: Any) -> list[FieldIssue]:
+    """Each entry of a runtime's `versions` names its version (Attune skips one that does not)."""
+    if not isinstance(versions, list):
+        return []
+    return [
+        FieldIssue(
+            ("versions", index),
+            "a runtime version needs a `version` string",
+            hint='write `- version: "3.12"` and its other keys under it',
+        )
+        for index, entry in enumerate(versions)
+        if not isinstance(entry.get("version"), str) or not entry["version"]
+    ]
 
 
 def _located(relpath: str, raw: bytes, issue: FieldIssue) -> Problem:

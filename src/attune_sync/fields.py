@@ -13,49 +13,19 @@ Keep it plain data (types are an enum) so that editor JSON Schemas can be genera
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-REF_LENGTH = 255
-LABEL_LENGTH = 255
-VERSION_LENGTH = 64
-ENTRYPOINT_LENGTH = 1024
-"""Column limits: PostgreSQL enforces them, SQLite does not, so the validator must."""
-
-REF_PATTERN = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*")
-SEMVER_PATTERN = re.compile(
-    r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
-    r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
-    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?"
-)
-"""Both used with fullmatch: `$` would also match before a trailing newline."""
-
-
-def is_valid_ref(text: str) -> bool:
-    return 0 < len(text) <= REF_LENGTH and REF_PATTERN.fullmatch(text) is not None
-
-
-@dataclass(frozen=True, slots=True)
-class FieldIssue:
-    """A problem inside one document, before it is given a file and line."""
-
-    path: tuple[str | int, ...]
-    message: str
-    hint: str | None = None
-    quote: bool = False
-    """YAML read the value as a non-string; the fix is to quote it as written."""
-    other: tuple[str | int, ...] | None = None
-    """A second key the problem involves (an alias given next to its canonical name)."""
-
-    @property
-    def dotted(self) -> str:
-        text = ""
-        for step in self.path:
-            text += f"[{step}]" if isinstance(step, int) else (f".{step}" if text else step)
-        return text
+from .fieldtypes import ENTRYPOINT_LENGTH as ENTRYPOINT_LENGTH
+from .fieldtypes import LABEL_LENGTH as LABEL_LENGTH
+from .fieldtypes import REF_LENGTH as REF_LENGTH
+from .fieldtypes import REF_PATTERN as REF_PATTERN
+from .fieldtypes import SEMVER_PATTERN as SEMVER_PATTERN
+from .fieldtypes import VERSION_LENGTH as VERSION_LENGTH
+from .fieldtypes import FieldIssue as FieldIssue
+from .fieldtypes import is_valid_ref as is_valid_ref
 
 
 class FieldType(StrEnum):
@@ -110,6 +80,8 @@ class KindTable:
     folder: str | None
     """The component folder inside a pack (None for pack.yaml)."""
     fields: tuple[Field, ...]
+    derived: tuple[str, ...] = ()
+    """Stored columns computed from other keys rather than written (pack runtime constraints)."""
 
     def __iter__(self) -> Iterator[Field]:
         return iter(self.fields)
@@ -194,7 +166,15 @@ PACK_TABLE = KindTable(
         Field("config", _O, "config", nullable=True),
         Field("meta", _O, "meta", aliases=("metadata",), nullable=True),
         Field("tags", _SL, "tags", aliases=("keywords",), nullable=True, default=()),
-        Field("runtime_deps", _SL, "runtime_deps", nullable=True, default=()),
+        Field(
+            "runtime_deps",
+            _SL,
+            "runtime_deps",
+            nullable=True,
+            default=(),
+            doc="runtimes (see Runtime resolution), stored as ids; a version constraint "
+            "(`nodejs>=22`) is kept in `runtime_constraints`",
+        ),
         Field("dependencies", _SL, nullable=True, doc="pack refs, each with an optional @version"),
         Field("is_standard", _B, "is_standard", aliases=("system",), default=False),
         Field("enabled", _B),
@@ -204,6 +184,7 @@ PACK_TABLE = KindTable(
         Field("python", _S),
         Field("nodejs", _S),
     ),
+    derived=("runtime_constraints",),
 )
 
 TRIGGER_TABLE = KindTable(
@@ -404,6 +385,6 @@ SENSOR_RULES = SENSOR_TABLE
 
 def stored_columns(kind: str) -> tuple[str, ...]:
     """The spec attributes (and columns) a kind's table stores, in table order, without ref."""
-    return tuple(
-        f.column for f in TABLES[kind].fields if f.column is not None and f.column != "ref"
-    )
+    table = TABLES[kind]
+    own = tuple(f.column for f in table.fields if f.column is not None and f.column != "ref")
+    return own + table.derived

@@ -40,6 +40,10 @@ class Listing:
     a socket. Never taken as absent: the pack is held as invalid instead."""
     outside: list[str] = field(default_factory=list)
     """Links that lead out of the packs root: never followed, and an error."""
+    skipped: list[str] = field(default_factory=list)
+    """Folders Attune has that attune-sync does not sync (SKIPPED_DIRS): noted, not warned."""
+    workflows: list[os.DirEntry[str]] = field(default_factory=list)
+    """Files in actions/workflows/: what `workflow_file` names, watched for changes."""
 
 
 class _Walk:
@@ -97,6 +101,7 @@ def list_pack(root: Path, folder: str, fs: LocalFileSystem = LOCAL) -> Listing:
                 listing.unreadable.append(name)
         elif _is_dir(entry):
             if name in SKIPPED_DIRS:
+                listing.skipped.append(name)
                 continue
             below = walk.yaml_below(entry.path, name)
             meant = _meant_folder(name)
@@ -121,7 +126,9 @@ def _list_components(
             listing.outside.append(f"{name}/{child.name}")
         elif _is_dir(child):
             if (name, child.name) == ("actions", "workflows"):
-                continue  # workflow files: read through an action's workflow_file
+                # Workflow files: checked through an action's workflow_file.
+                listing.workflows.extend(e for e in walk.scandir(child.path) if _is_file(e))
+                continue
             listing.stray.extend(walk.yaml_below(child.path, f"{name}/{child.name}"))
         elif child.name.endswith(YAML_SUFFIXES):
             if _is_file(child):

@@ -10,6 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from .desired import ActionSpec as ActionSpec
+from .desired import ComponentSpec as ComponentSpec
+from .desired import PackSpec as PackSpec
+from .desired import RuleSpec as RuleSpec
+from .desired import RuntimeSpec as RuntimeSpec
+from .desired import SensorSpec as SensorSpec
+from .desired import TriggerSpec as TriggerSpec
 from .fields import stored_columns
 
 Kind = Literal["pack", "runtime", "trigger", "action", "sensor", "rule"]
@@ -68,109 +75,6 @@ class Problem:
 
 
 # --------------------------------------------------------------------------- desired state
-
-
-@dataclass(frozen=True, slots=True)
-class PackSpec:
-    ref: str
-    label: str
-    description: str
-    version: str | None = None
-    conf_schema: dict[str, JSON] | None = None
-    config: dict[str, JSON] | None = None
-    meta: dict[str, JSON] | None = None
-    tags: tuple[str, ...] = ()
-    runtime_deps: tuple[str, ...] = ()
-    """Runtime refs as written in the file; the database keeps their ids."""
-    is_standard: bool = False
-    dependencies: tuple[str, ...] = ()
-    """Pack refs with an optional `@version`, as written; checked, not stored."""
-
-
-@dataclass(frozen=True, slots=True)
-class TriggerSpec:
-    ref: str
-    pack_ref: str
-    label: str
-    description: str | None = None
-    enabled: bool = True
-    param_schema: dict[str, JSON] | None = None
-    out_schema: dict[str, JSON] | None = None
-    source: str = ""
-    """File the trigger came from, relative to the packs root."""
-
-
-@dataclass(frozen=True, slots=True)
-class SensorSpec:
-    ref: str
-    pack_ref: str
-    label: str
-    description: str
-    entrypoint: str
-    runtime_ref: str
-    """The runtime as written (`runner_type`); the planner resolves it to a runtime ref."""
-    trigger_refs: tuple[str, ...]
-    """Every trigger the sensor fires, qualified, in file order; never empty."""
-    enabled: bool = True
-    param_schema: dict[str, JSON] | None = None
-    config: dict[str, JSON] | None = None
-    source: str = ""
-
-    @property
-    def trigger_ref(self) -> str:
-        """The first trigger: the sensor row's own `trigger`/`trigger_ref` columns."""
-        return self.trigger_refs[0]
-
-
-@dataclass(frozen=True, slots=True)
-class ActionSpec:
-    ref: str
-    pack_ref: str
-    label: str
-    description: str | None = None
-    runtime_ref: str | None = "shell"
-    """The runtime as written (`runner_type`); None for a workflow action."""
-    entrypoint: str | None = None
-    param_schema: dict[str, JSON] | None = None
-    out_schema: dict[str, JSON] | None = None
-    parameter_delivery: str = "stdin"
-    parameter_format: str = "json"
-    output_format: str = "text"
-    workflow_file: str | None = None
-    source: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class RuleSpec:
-    ref: str
-    pack_ref: str
-    label: str
-    trigger_ref: str
-    action_ref: str
-    description: str | None = None
-    enabled: bool = True
-    conditions: JSON = field(default_factory=dict)
-    action_params: dict[str, JSON] = field(default_factory=dict)
-    trigger_params: dict[str, JSON] = field(default_factory=dict)
-    source: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class RuntimeSpec:
-    ref: str
-    pack_ref: str
-    name: str
-    description: str | None = None
-    aliases: tuple[str, ...] = ()
-    """Lower-cased."""
-    distributions: dict[str, JSON] | None = None
-    installation: dict[str, JSON] | None = None
-    execution_config: dict[str, JSON] | None = None
-    versions: list[JSON] | None = None
-    source: str = ""
-
-
-ComponentSpec = TriggerSpec | SensorSpec | ActionSpec | RuleSpec | RuntimeSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,6 +204,9 @@ class ActualState:
     rule_action_packs: dict[str, list[tuple[str, str | None]]] = field(default_factory=dict)
     """Pack ref to the (rule ref, rule's pack ref) pairs whose action belongs to that pack."""
 
+    ids_unknown: bool = False
+    """A recorded plan created a runtime: this snapshot lacks its id and must be reloaded."""
+
     _by_pack: dict[str, dict[str | None, set[str]]] | None = field(
         default=None, init=False, repr=False, compare=False
     )
@@ -339,8 +246,9 @@ class ActualState:
                 self._unindex(change.kind, row)
             fresh = ActualObject(row.id if row is not None else 0, change.ref, values)
             objects[change.ref] = fresh
-            if change.kind == "runtime":
-                self.runtimes.setdefault(change.ref, fresh.id)
+            if change.kind == "runtime" and change.action == "create":
+                # Its id is a value elsewhere (runtime_deps) and only the database knows it.
+                self.ids_unknown = True
             if change.kind != "pack":
                 self._index(change.kind, fresh)
             elif change.folder is not None and change.content_hash is not None:

@@ -8,6 +8,8 @@ import posixpath
 from pathlib import Path
 from typing import Any
 
+import structlog
+
 from .documents import Document, DocumentCache, load_document
 from .fields import is_valid_ref
 from .listing import COMPONENT_DIRS, PACK_FILES, Listing, list_pack
@@ -44,10 +46,16 @@ def read_pack_folder(
         tuple(listing.misspelt),
         tuple(listing.unreadable),
         tuple(listing.outside),
+        tuple(sorted((entry.name, _signature(entry.name, entry)) for entry in listing.workflows)),
     )
     seen.update(signatures)
     if before is not None and before.fingerprint == fingerprint:
         return before  # nothing in the folder changed since the last read
+    if listing.skipped:
+        # A logger per call: a rare event, and it follows the logging set up at the time.
+        structlog.get_logger(__name__).debug(
+            "folders not synced", folder=folder, names=sorted(listing.skipped)
+        )
     warnings: list[Problem] = []
     result = _read_listed_pack(root, folder, listing, cache, signatures, warnings, fs)
     return FolderRead(result, tuple(warnings), fingerprint)

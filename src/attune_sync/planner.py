@@ -125,6 +125,7 @@ def _pack_changes(
         "tags": list(spec.tags),
         "runtime_deps": [_runtime_id(entry, actual, runtimes) for entry in spec.runtime_deps],
         "is_standard": spec.is_standard,
+        "runtime_constraints": _constraints(spec.runtime_deps),
     }
     display = _pack_display(actual)
     row = actual.packs.get(spec.ref)
@@ -170,6 +171,12 @@ def _runtime_id(entry: str, actual: ActualState, runtimes: RuntimeIndex) -> int 
     ref = runtimes.resolve(split_constraint(entry)[0])
     assert ref is not None, "settle keeps packs with unknown runtimes out"
     return actual.runtimes.get(ref, ref)
+
+
+def _constraints(runtime_deps: tuple[str, ...]) -> list[str] | None:
+    """Each entry's version constraint, as written; None when no entry has one."""
+    found = [split_constraint(entry)[1] for entry in runtime_deps]
+    return found if any(found) else None
 
 
 def _pack_display(actual: ActualState) -> dict[str, Any]:

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import jsonschema
+import referencing
+import referencing.exceptions
 
 from .documents import locate_problem
 from .flatschema import as_json_schema
@@ -42,6 +44,8 @@ def settle(desired: DesiredState, actual: ActualState, *, database: bool = True)
     """Settle `desired` against `actual`; `database` says whether `actual` came from one."""
     valid = dict(desired.packs)
     invalid = list(desired.invalid)
+    dropped: dict[str, list[Problem]] = {}
+    """Warnings of packs made invalid here: still reported."""
     while True:
         kept = kept_pack_refs(invalid, actual)
         world = _World.of(valid, kept, actual)
@@ -51,15 +55,18 @@ def settle(desired: DesiredState, actual: ActualState, *, database: bool = True)
         for ref in sorted(valid):
             problems = _reference_problems(valid[ref], valid, kept, world, actual)
             errors = [p for p in problems if p.severity == "error"]
-            warnings.extend(p for p in problems if p.severity == "warning")
             if errors:
-                every = sorted(problems, key=_by_place)
-                failed.append(InvalidPack(valid[ref].folder, ref, tuple(every)))
+                failed.append(InvalidPack(valid[ref].folder, ref, tuple(errors)))
+                dropped[ref] = [p for p in problems if p.severity == "warning"]
+            else:
+                warnings.extend(p for p in problems if p.severity == "warning")
         if not failed:
             invalid = [
-                _with_reference_problems(pack, valid, kept, world, actual) for pack in invalid
+                _with_reference_problems(pack, valid, kept, world, actual, warnings)
+                for pack in invalid
             ]
             invalid = [_located(desired.root, pack) for pack in invalid]
+            warnings += [problem for found in dropped.values() for problem in found]
             invalid.sort(key=lambda pack: pack.folder)
             warnings = [locate_problem(desired.root, problem) for problem in warnings]
             return Settled(valid, invalid, kept, world.runtimes, warnings)
@@ -85,12 +92,15 @@ def _with_reference_problems(
     kept: set[str],
     world: _World,
     actual: ActualState,
+    warnings: list[Problem],
 ) -> InvalidPack:
     """A pack invalid for its fields also hears about its references, in the same run."""
     if pack.partial is None:
         return pack
-    found = _reference_problems(pack.partial, valid, kept, world, actual)
-    extra = tuple(problem for problem in found if problem not in pack.problems)
+    found = _reference_problems(pack.partial, valid, kept, world.with_bundle(pack.partial), actual)
+    warnings.extend(problem for problem in found if problem.severity == "warning")
+    errors = [problem for problem in found if problem.severity == "error"]
+    extra = tuple(problem for problem in errors if problem not in pack.problems)
     return InvalidPack(pack.folder, pack.ref, pack.problems + extra, pack.partial)
 
 
@@ -125,7 +135,7 @@ class _World:
         owners: dict[str, dict[str, str | None]] = {kind: {} for kind in COMPONENT_KINDS}
         params: dict[str, dict[str, Any]] = {"trigger": {}, "action": {}}
         index = RuntimeIndex()
-        for ref in actual.runtimes:
+        for ref in actual.runtimes.keys() | actual.runtime_rows.keys():
             row = actual.runtime_rows.get(ref)
             owner = row.values.get("pack_ref") if row is not None else None
             if owner is None or owner in kept:
@@ -146,6 +156,21 @@ class _World:
             for ref, runtime in bundle.runtimes.items():
                 index.add(ref, runtime.name, runtime.aliases)
         return cls(owners, params, index)
+
+    def with_bundle(self, bundle: PackBundle) -> _World:
+        """This world plus `bundle`'s own components, to check a pack that is not applied."""
+        owners = {kind: dict(refs) for kind, refs in self.owners.items()}
+        params = {kind: dict(refs) for kind, refs in self.params.items()}
+        index = RuntimeIndex(set(self.runtimes.refs), dict(self.runtimes.aliases))
+        index.names.update(self.runtimes.names)
+        for kind in COMPONENT_KINDS:
+            for ref, spec in bundle.components(kind).items():
+                owners[kind][ref] = bundle.pack.ref
+                if kind in params:
+                    params[kind][ref] = spec.param_schema
+        for ref, runtime in bundle.runtimes.items():
+            index.add(ref, runtime.name, runtime.aliases)
+        return _World(owners, params, index, self.database)
 
 
 def _aliases(row: Any) -> tuple[str, ...]:
@@ -260,10 +285,16 @@ def _param_problems(path: str, where: str, params: Any, schema: Any) -> list[Pro
         return []
     converted = as_json_schema(schema)
     try:
-        validator = jsonschema.Draft202012Validator(converted)
+        validator = jsonschema.Draft202012Validator(converted, registry=_NO_REMOTE_REFS)
         errors = list(validator.iter_errors(params))
-    except (jsonschema.SchemaError, jsonschema.exceptions.RefResolutionError):
-        return []  # the schema's own file reports it
+    except (
+        jsonschema.SchemaError,
+        jsonschema.exceptions.UnknownType,
+        referencing.exceptions.Unresolvable,
+        ValueError,
+        TypeError,
+    ):
+        return []  # a broken schema is reported by its own file; never a crash here
     problems = []
     for error in errors:
         if _is_template(error.instance):
@@ -280,6 +311,10 @@ def _param_problems(path: str, where: str, params: Any, schema: Any) -> list[Pro
             )
         )
     return problems
+
+
+_NO_REMOTE_REFS: referencing.Registry[Any] = referencing.Registry()
+"""An empty registry: a schema's remote `$ref` is never fetched."""
 
 
 def _is_template(value: Any) -> bool:

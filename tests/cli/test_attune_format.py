@@ -56,6 +56,7 @@ def test_apply_creates_every_kind_then_diff_is_empty(
     assert packs["tools"]["tags"] == ["tools", "demo"]
     runtime_ids = {ref: row["id"] for ref, row in rows(db_url, "runtime").items()}
     assert packs["tools"]["runtime_deps"] == [runtime_ids["shell"], runtime_ids["python3"]]
+    assert packs["tools"]["runtime_constraints"] == ["", ">=3.10"]
     ruby = rows(db_url, "runtime")["tools.ruby"]
     assert (ruby["name"], ruby["label"], ruby["pack_ref"]) == ("Ruby", "Ruby", "tools")
     assert ruby["aliases"] == ["rb", "rb2"]
@@ -184,3 +185,82 @@ def test_deleting_a_trigger_another_packs_sensor_lists_second_is_held_back(
     assert held == [("trigger", "tools.legacy")]
     assert "tools.legacy" in rows(db_url, "trigger")
     assert code != 0 or document["held_back"]
+
+
+ALIASED = {
+    "p/pack.yaml": (
+        "ref: p\nname: P\ndescription: d\nconfig_schema:\n  k: {type: string}\nconfig: {k: v}\n"
+        "metadata: {a: 1}\nkeywords: [x]\nsystem: true\n"
+    ),
+    "p/triggers/t.yaml": "param_schema:\n  n: {type: integer}\nout_schema:\n  o: {type: string}\n",
+    "p/sensors/s.yaml": (
+        "description: d\nentrypoint: run\nruntime_ref: python3\ntrigger_ref: t\n"
+        "param_schema:\n  n: {type: integer}\n"
+    ),
+    "p/actions/a.yaml": "entry_point: a.sh\nparam_schema:\n  n: {type: integer}\nout_schema: {}\n",
+    "p/rules/r.yaml": "trigger_ref: t\naction_ref: a\npermission_set_ref: p.x\n",
+}
+CANONICAL = {
+    "p/pack.yaml": (
+        "ref: p\nlabel: P\ndescription: d\nconf_schema:\n  k: {type: string}\nconfig: {k: v}\n"
+        "meta: {a: 1}\ntags: [x]\nis_standard: true\n"
+    ),
+    "p/triggers/t.yaml": "parameters:\n  n: {type: integer}\noutput:\n  o: {type: string}\n",
+    "p/sensors/s.yaml": (
+        "description: d\nentry_point: run\nrunner_type: python3\ntrigger_types: [p.t]\n"
+        "parameters:\n  n: {type: integer}\n"
+    ),
+    "p/actions/a.yaml": "entry_point: a.sh\nparameters:\n  n: {type: integer}\noutput: {}\n",
+    "p/rules/r.yaml": "trigger_ref: p.t\naction_ref: p.a\npermission_set_refs: [p.x]\n",
+}
+
+
+def test_aliases_store_exactly_what_canonical_names_store(
+    tmp_path: Path, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    aliased = write_tree(tmp_path / "aliased", ALIASED)
+    canonical = write_tree(tmp_path / "canonical", CANONICAL)
+    code, out = run(capsys, "apply", str(aliased), "--database", db_url)
+    assert code == 0, out
+    code, document = run_json(capsys, "diff", str(canonical), "--database", db_url)
+    assert (code, document["changes"]) == (0, [])
+    pack = rows(db_url, "pack")["p"]
+    assert (pack["label"], pack["meta"], pack["tags"], pack["is_standard"]) == (
+        "P",
+        {"a": 1},
+        ["x"],
+        True,
+    )
+    action = rows(db_url, "action")["p.a"]
+    assert (action["label"], action["parameter_delivery"], action["out_schema"]) == (
+        "A",
+        "stdin",
+        {},
+    )
+    assert rows(db_url, "rule")["p.r"]["conditions"] == {}
+
+
+def test_deleting_a_runtime_a_staying_sensor_runs_on_is_held_back(
+    tmp_path: Path, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = write_tree(
+        tmp_path / "packs",
+        {
+            "a/pack.yaml": "ref: a\nlabel: A\ndescription: d\n",
+            "a/runtimes/rt.yaml": "ref: a.rt\nname: Custom\n",
+            "b/pack.yaml": "ref: b\nlabel: B\ndescription: d\n",
+            "b/triggers/t.yaml": "label: T\n",
+            "b/sensors/s.yaml": (
+                "description: d\nentry_point: s\nrunner_type: custom\ntrigger_types: [t]\n"
+            ),
+        },
+    )
+    assert run(capsys, "apply", str(root), "--database", db_url)[0] == 0
+    assert rows(db_url, "sensor")["b.s"]["runtime_ref"] == "a.rt"  # resolved by name
+    (root / "a" / "runtimes" / "rt.yaml").unlink()
+    code, document = run_json(capsys, "apply", str(root), "--database", db_url)
+    assert code != 0
+    # b's sensor no longer resolves its runtime: b is invalid and stays, so a.rt stays too.
+    assert [pack["folder"] for pack in document["invalid_packs"]] == ["b"]
+    assert [(h["kind"], h["ref"]) for h in document["held_back"]] == [("runtime", "a.rt")]
+    assert "a.rt" in rows(db_url, "runtime")

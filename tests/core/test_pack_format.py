@@ -243,3 +243,41 @@ def test_a_missing_dependency_is_a_warning(tmp_path: Path) -> None:
     [warning] = settled.warnings
     assert (warning.field, warning.severity) == ("dependencies[0]", "warning")
     assert warning.message == "depends on pack 'core', which is not in the packs folder"
+
+
+def test_skipped_folders_are_one_debug_note_per_pack(tmp_path: Path) -> None:
+    import structlog
+    from structlog.testing import capture_logs
+
+    files = {"p/pack.yaml": pack_doc("p"), "p/queues/q.yaml": "a: 1\n", "p/tests/t.yaml": "a: 1\n"}
+    saved = structlog.get_config()
+    structlog.reset_defaults()  # whatever level an earlier test configured
+    try:
+        with capture_logs() as logs:
+            state = read_tree(write_tree(tmp_path / "packs", files))
+    finally:
+        structlog.configure(**saved)
+    assert state.warnings == []
+    notes = [entry for entry in logs if entry["event"] == "folders not synced"]
+    assert notes == [
+        {
+            "event": "folders not synced",
+            "folder": "p",
+            "names": ["queues", "tests"],
+            "log_level": "debug",
+        }
+    ]
+
+
+def test_runtime_versions_need_a_version_string() -> None:
+    text = b"ref: p.rt\nversions:\n  - version: '3.12'\n  - is_default: true\n  - version: 3\n"
+    problems = check_file("p/runtimes/rt.yaml", text, "runtime").problems
+    assert [(p.field, p.line) for p in problems] == [("versions[1]", 4), ("versions[2]", 5)]
+    assert problems[0].message == "a runtime version needs a `version` string"
+
+
+def test_action_choices_suggest_the_close_one() -> None:
+    text = b"parameter_delivery: stdn\noutput_format: xml\n"
+    found = {p.field: p for p in check_file("p/actions/a.yaml", text, "action").problems}
+    assert found["parameter_delivery"].hint == "did you mean `stdin`?"
+    assert found["output_format"].message == "'xml' is not one of text, json, yaml, jsonl"

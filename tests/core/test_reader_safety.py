@@ -135,3 +135,63 @@ def test_reference_error_through_an_alias_is_located_with_a_did_you_mean(tmp_pat
     assert (problem.line, problem.column, problem.field) == (5, 14, "trigger_types[0]")
     assert problem.hint == "did you mean `p.alert`?"
     assert problem.message.endswith("in the packs folder or the database")
+
+
+def test_a_removed_workflow_file_is_noticed_by_an_incremental_read(tmp_path: Path) -> None:
+    files = {
+        "p/pack.yaml": pack_doc("p"),
+        "p/actions/flow.yaml": "workflow_file: workflows/flow.yaml\n",
+        "p/actions/workflows/flow.yaml": "version: '1'\ntasks: []\n",
+    }
+    root = write_tree(tmp_path / "packs", files)
+    first = read_tree(root)
+    assert first.packs["p"].actions["p.flow"].entrypoint == "actions/workflows/flow.yaml"
+    (root / "p" / "actions" / "workflows" / "flow.yaml").unlink()
+    again = read_tree(root, previous=first, only={"p"})
+    [invalid] = again.invalid
+    assert invalid.problems[0].field == "workflow_file"
+    assert "does not exist" in invalid.problems[0].message
+
+
+def test_a_workflow_file_outside_the_pack_is_refused(tmp_path: Path) -> None:
+    files = {
+        "p/pack.yaml": pack_doc("p"),
+        "p/actions/flow.yaml": "workflow_file: ../../q/pack.yaml\n",
+        "q/pack.yaml": pack_doc("q"),
+    }
+    state = read_tree(write_tree(tmp_path / "packs", files))
+    [invalid] = state.invalid
+    assert "points outside the pack folder" in invalid.problems[0].message
+
+
+def test_rule_params_against_a_schema_with_a_remote_ref_never_fetch_it(tmp_path: Path) -> None:
+    root = write_tree(
+        tmp_path / "packs",
+        {
+            "p/pack.yaml": pack_doc("p"),
+            "p/triggers/t.yaml": "label: T\n",
+            "p/actions/a.yaml": (
+                "parameters:\n  type: object\n  properties:\n"
+                "    x: {$ref: 'http://127.0.0.1:9/x.json'}\n"
+            ),
+            "p/rules/r.yaml": "trigger_ref: t\naction_ref: a\naction_params: {x: 1}\n",
+        },
+    )
+    settled = settle(read_tree(root), ActualState(runtimes=dict(RUNTIMES)))
+    assert set(settled.valid) == {"p"}
+
+
+def test_a_broken_pack_is_not_told_its_own_components_are_missing(tmp_path: Path) -> None:
+    root = write_tree(
+        tmp_path / "packs",
+        {
+            "p/pack.yaml": pack_doc("p"),
+            "p/triggers/t.yaml": trigger_doc(),
+            "p/triggers/bad.yaml": "label: [\n",
+            "p/sensors/s.yaml": sensor_doc("p.t"),
+            "p/actions/a.yaml": "runner_type: shell\n",
+            "p/rules/r.yaml": "trigger_ref: t\naction_ref: a\n",
+        },
+    )
+    [invalid] = settle(read_tree(root), ActualState(runtimes=dict(RUNTIMES))).invalid
+    assert [problem.path for problem in invalid.problems] == ["p/triggers/bad.yaml"]

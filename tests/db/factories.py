@@ -27,6 +27,7 @@ def pack_values(ref: str, **over: Any) -> dict[str, Any]:
         "tags": ["aws", "cloud"],
         "runtime_deps": [2],
         "is_standard": False,
+        "runtime_constraints": None,
     }
     values.update(over)
     return values

@@ -1,4 +1,4 @@
-"""The daemon's settings: one frozen value, built from flags/env by `commands`."""
+"""The daemon's settings: one frozen value, built from flags and environment by cli/watch.py."""
 
 from __future__ import annotations
 
@@ -6,12 +6,16 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from ..planner import PlanOptions
+from ..setting_values import split_listen
 
 DriftMode = Literal["revert", "report"]
 
 DEFAULT_QUIET_PERIOD_MS = 300
 DEFAULT_FULL_SYNC_INTERVAL_S = 60.0
-DEFAULT_LISTEN = "0.0.0.0:8080"
+DEFAULT_FULL_COMPARE_INTERVAL_S = 600.0
+"""Equal to reconciler.FULL_COMPARE_EVERY_S (a test holds them equal)."""
+DEFAULT_LISTEN = "127.0.0.1:8080"
+"""Loopback: /status shows pack names and errors; expose it on purpose (0.0.0.0:8080)."""
 DEFAULT_RUN_TIMEOUT_S = 20.0
 DEFAULT_SHUTDOWN_TIMEOUT_S = 5.0
 DEFAULT_BACKOFF_MAX_S = 30.0
@@ -30,6 +34,9 @@ class Settings:
     quiet_period: float = DEFAULT_QUIET_PERIOD_MS / 1000
     """Seconds without file events before a run starts (a burst becomes one run)."""
     full_sync_interval: float = DEFAULT_FULL_SYNC_INTERVAL_S
+    full_compare_interval: float = DEFAULT_FULL_COMPARE_INTERVAL_S
+    """A run compares the whole database at least this often, even when the change counter
+    shows no foreign write (writes made with triggers disabled do not move it)."""
     drift: DriftMode = "revert"
     listen: str | None = DEFAULT_LISTEN
     """host:port for /healthz, /readyz, /metrics, /status; None turns HTTP off."""
@@ -47,9 +54,5 @@ class Settings:
 
 
 def parse_listen(listen: str) -> tuple[str, int]:
-    """'host:port', '[v6]:port' or ':port' (all interfaces)."""
-    host, sep, port = listen.rpartition(":")
-    if not sep or not port.isdigit():
-        raise ValueError(f"--listen must be HOST:PORT, not {listen!r}")
-    host = host.strip("[]") or "0.0.0.0"
-    return host, int(port)
+    """'host:port', '[v6]:port' or ':port' (all interfaces); ValueError says what is wrong."""
+    return split_listen(listen)

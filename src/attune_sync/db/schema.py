@@ -152,6 +152,8 @@ pack = Table(
     Column("runtime_deps", _json(), nullable=False, server_default=text("'[]'")),
     Column("is_standard", Boolean, nullable=False, server_default=text("false")),
     *_timestamps(),
+    # The version constraint of each runtime_deps entry ("" when none); NULL when none has one.
+    Column("runtime_constraints", _json(), nullable=True),
     **_TABLE_KW,
 )
 

@@ -64,6 +64,7 @@ _NEW_COLUMNS: dict[str, list[tuple[str, Any, dict[str, Any]]]] = {
         ("trigger_params", _json(), {}),
     ],
     "sensor": [("config", _json(), {})],
+    "pack": [("runtime_constraints", _json(), {})],
 }
 """New columns; each is nullable or has a default, so every existing row stays as it is."""
 
