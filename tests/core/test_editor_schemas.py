@@ -3,6 +3,7 @@ validator (what one accepts the other accepts, for everything a schema can say).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,22 @@ def test_every_bundled_pack_file_validates() -> None:
             for e in jsonschema_rs.validator_for(schema_for(_kind_of(path))).iter_errors(data)
         ]
         assert errors == [], path
+
+
+def _documented_examples() -> list[tuple[str, str]]:
+    """(path, YAML) of every file of the complete example pack in docs/pack-format.md."""
+    text = (REPO / "docs" / "pack-format.md").read_text()
+    found = re.findall(r"`(packs/[^`]+\.ya?ml)`:\s*```yaml\n(.*?)```", text, re.DOTALL)
+    return [(path, body) for path, body in found]
+
+
+def test_the_documented_example_pack_validates() -> None:
+    examples = _documented_examples()
+    kinds = {_kind_of(Path(path)) for path, _ in examples}
+    assert kinds == set(KINDS), "the complete example should show every kind"
+    for path, body in examples:
+        data = yaml.safe_load(body)
+        assert _schema_accepts(_kind_of(Path(path)), data), path
 
 
 @pytest.mark.parametrize(
