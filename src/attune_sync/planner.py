@@ -72,7 +72,12 @@ def make_plan(
     upserts: list[Change] = []
     deletes: dict[Kind, set[str]] = {"pack": set()}
     deletes.update((kind, set()) for kind in COMPONENT_KINDS)
-    compared = sorted(valid) if scope is None else sorted(set(scope) & valid.keys())
+    if scope is None:
+        compared = sorted(valid)
+    else:
+        # A runtime that appeared or went elsewhere changes what an unchanged pack resolves to.
+        moved = _runtime_moved(valid, actual, settled.runtimes)
+        compared = sorted((set(scope) & valid.keys()) | moved)
     for ref in compared:
         bundle = valid[ref]
         upserts.extend(_pack_changes(bundle, actual, plan, settled.runtimes))
@@ -164,6 +169,23 @@ def _pack_changes(
     if managed.folder != bundle.folder or managed.content_hash != bundle.content_hash:
         plan.bookkeeping[spec.ref] = ManagedInfo(bundle.folder, bundle.content_hash)
     return []
+
+
+def _runtime_moved(
+    valid: dict[str, PackBundle], actual: ActualState, runtimes: RuntimeIndex
+) -> set[str]:
+    """Packs whose sensors or actions now resolve to another runtime than the database holds."""
+    moved = set()
+    for ref, bundle in valid.items():
+        for kind, specs in (("sensor", bundle.sensors), ("action", bundle.actions)):
+            rows = actual.objects(kind)  # type: ignore[arg-type]
+            for component, spec in specs.items():
+                row = rows.get(component)
+                if row is None or spec.runtime_ref is None:
+                    continue
+                if runtimes.resolve(spec.runtime_ref) != row.values.get("runtime_ref"):
+                    moved.add(ref)
+    return moved
 
 
 def _runtime_id(entry: str, actual: ActualState, runtimes: RuntimeIndex) -> int | str:

@@ -102,3 +102,35 @@ def test_components_are_deleted_users_first() -> None:
         ("runtime", "a.rt"),
     ]
     assert plan.held_back == []
+
+
+def test_a_scoped_plan_updates_an_unchanged_pack_whose_action_loses_its_runtime() -> None:
+    from attune_sync.desired import ActionSpec
+
+    state = _state()
+    state.actions["b.act"] = _row(
+        "b.act",
+        pack_ref="b",
+        label="B",
+        description=None,
+        runtime_ref="a.rt",
+        entrypoint=None,
+        param_schema=None,
+        out_schema=None,
+        parameter_delivery="stdin",
+        parameter_format="json",
+        output_format="text",
+        workflow_file=None,
+    )
+    b = _bundle("b")
+    b.actions["b.act"] = ActionSpec("b.act", "b", "B", runtime_ref="a.rt")
+    desired = DesiredState(root="/packs", packs={"b": b})
+    # Only pack a's folder changed (it is gone): b is unchanged on disk, yet its action's
+    # runtime no longer resolves, so b is compared too and the runtime delete can go ahead.
+    plan = make_plan(desired, state, PlanOptions(allow_mass_delete=True), scope={"a"})
+    assert [(c.action, c.kind, c.ref) for c in plan.changes] == [
+        ("update", "action", "b.act"),
+        ("delete", "pack", "a"),
+        ("delete", "runtime", "a.rt"),
+    ]
+    assert plan.held_back == []
