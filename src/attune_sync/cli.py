@@ -79,6 +79,14 @@ def add_guard_options(sub: argparse.ArgumentParser) -> None:
         metavar="SHARE",
         help="largest share (0-1) of managed packs one run may delete (default 0.5)",
     )
+    sub.add_argument(
+        "--adopt",
+        action="store_true",
+        default=env_flag("ATTUNE_SYNC_ADOPT"),
+        help="take over a pack made outside attune-sync (through the API) when a folder's "
+        "pack.yaml declares its ref; without it that pack is a clash and is left alone "
+        "(env ATTUNE_SYNC_ADOPT)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -119,7 +127,9 @@ def _colour() -> bool:
 
 def _options(args: argparse.Namespace) -> PlanOptions:
     return PlanOptions(
-        allow_mass_delete=args.allow_mass_delete, max_delete_share=args.max_delete_share
+        allow_mass_delete=args.allow_mass_delete,
+        max_delete_share=args.max_delete_share,
+        adopt=args.adopt,
     )
 
 

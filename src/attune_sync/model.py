@@ -371,9 +371,17 @@ class HeldBack:
     kind: Kind
     ref: str
     reason: str
+    code: str = ""
+    """Which guard held it, for machines: see `guards.HOLD_CODES`."""
 
     def as_json(self) -> dict[str, JSON]:
-        return {"action": self.action, "kind": self.kind, "ref": self.ref, "reason": self.reason}
+        return {
+            "action": self.action,
+            "kind": self.kind,
+            "ref": self.ref,
+            "reason": self.reason,
+            "code": self.code,
+        }
 
 
 @dataclass(slots=True)

@@ -1,22 +1,24 @@
 """Plan: desired state + actual state -> the ordered changes that make one equal the other.
 
 Pure: no I/O. Objects are paired by ref (never by folder or id). The rules that keep a
-broken or missing source from deleting anything live here, where they can be tested alone:
+broken or missing source from deleting anything live here and in `guards`, where they can
+be tested alone:
 
 * a pack that is invalid stays exactly as the database has it, and so does anything of its
   that other packs need;
 * only packs the sync manages are deleted, and only when their folder is really gone;
-* a delete that would break a reference held by something that stays is held back;
-* deleting more than a share of the managed packs needs an explicit `allow_mass_delete`.
+* a pack made outside attune-sync is taken over only when `adopt` is asked for;
+* the guards (`guards`) turn deletes into holds: a folder whose ref cannot be read, too many
+  deletes at once, a pack emptied of its components, a trigger something staying still uses.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from . import guards
 from .model import (
     COMPONENT_KINDS,
     FIELDS_BY_KIND,
@@ -25,7 +27,6 @@ from .model import (
     Change,
     DesiredState,
     FieldChange,
-    HeldBack,
     InvalidPack,
     Kind,
     ManagedInfo,
@@ -44,7 +45,9 @@ DEFAULT_MAX_DELETE_SHARE = 0.5
 class PlanOptions:
     allow_mass_delete: bool = False
     max_delete_share: float = DEFAULT_MAX_DELETE_SHARE
-    """Deleting more than this share of the managed packs (or all of them) is refused."""
+    """Deleting more than this share of the managed packs or objects (or all) is refused."""
+    adopt: bool = False
+    """Take over a pack that exists in the database unmanaged when a folder declares its ref."""
 
 
 def make_plan(
@@ -59,50 +62,40 @@ def make_plan(
     are unchanged on both sides); references are still checked across the whole tree.
     """
     options = options or PlanOptions()
-    valid, invalid = settle_references(desired, actual)
+    limits = guards.MassDeleteLimits(options.allow_mass_delete, options.max_delete_share)
+    # Which packs go is known before references are settled (settling only moves packs from
+    # valid to invalid, and invalid ones stay): guard them first, so a pack held here is
+    # one that the others may still rely on.
+    candidates = actual.managed if scope is None else set(scope) & actual.managed.keys()
+    kept_before = _kept_pack_refs(desired.invalid, actual)
+    doomed = frozenset(
+        ref for ref in candidates if ref not in desired.packs and ref not in kept_before
+    )
+    doomed, held = guards.unknown_folder_guard(doomed, desired.invalid, actual)
+    pack_deletes, mass_held = guards.mass_delete_guard(
+        guards.deletes_of(pack=doomed), actual, limits
+    )
+    held += mass_held
+    valid, invalid = settle_references(
+        desired, actual, held={item.ref for item in held}, adopt=options.adopt
+    )
     plan = Plan(invalid=invalid, warnings=list(desired.warnings))
-    kept_refs = _kept_pack_refs(invalid, actual)
-    # An unreadable pack.yaml hides its ref; the folder it was last synced from still tells.
-    known_folders = {info.folder for info in actual.managed.values()}
-    unknown_folders = [
-        pack.folder for pack in invalid if pack.ref is None and pack.folder not in known_folders
-    ]
 
     upserts: list[Change] = []
-    deletes: dict[Kind, set[str]] = {"pack": set(), "trigger": set(), "sensor": set()}
+    removed: dict[Kind, set[str]] = {"pack": set(pack_deletes["pack"])}
+    removed.update({kind: set() for kind in COMPONENT_KINDS})
     compared = sorted(valid) if scope is None else sorted(set(scope) & valid.keys())
     for ref in compared:
         bundle = valid[ref]
         upserts.extend(_pack_changes(bundle, actual, plan))
-        _component_changes(bundle, actual, upserts, deletes)
-
-    candidates = actual.managed if scope is None else set(scope) & actual.managed.keys()
-    doomed = [ref for ref in candidates if ref not in valid and ref not in kept_refs]
-    held: list[HeldBack] = []
-    if doomed and unknown_folders:
-        reason = (
-            "a pack folder could not be read well enough to tell its ref "
-            f"({', '.join(sorted(unknown_folders))}); it may be this pack, so no pack is deleted"
-        )
-        held.extend(HeldBack("delete", "pack", ref, reason) for ref in sorted(doomed))
-        doomed = []
-    if doomed and not options.allow_mass_delete:
-        share = len(doomed) / len(actual.managed)
-        if len(doomed) == len(actual.managed) or share > options.max_delete_share:
-            reason = (
-                f"would delete {len(doomed)} of {len(actual.managed)} managed packs "
-                f"({share:.0%}, over the {options.max_delete_share:.0%} limit); "
-                "check the packs folder, or pass --allow-mass-delete"
-            )
-            held.extend(HeldBack("delete", "pack", ref, reason) for ref in sorted(doomed))
-            doomed = []
-    deletes["pack"].update(doomed)
-    _keep_moved_components(valid, deletes)
-    held.extend(_hold_back_broken_references(actual, upserts, deletes))
+        _component_changes(bundle, actual, upserts, removed)
+    deletes = _without_moved_components(valid, removed)
+    deletes, emptied = guards.emptied_pack_guard(deletes, valid, actual, options.allow_mass_delete)
+    deletes, too_many = guards.mass_delete_guard(deletes, actual, limits)
+    deletes, used = guards.still_used_guard(deletes, actual, upserts)
+    held += emptied + too_many + used
     plan.held_back = sorted(held, key=lambda item: (item.kind, item.ref))
-
-    deleted_changes = _delete_changes(actual, deletes)
-    plan.changes = _ordered(upserts) + deleted_changes
+    plan.changes = _ordered(upserts) + _delete_changes(actual, deletes)
     return plan
 
 
@@ -110,22 +103,28 @@ def make_plan(
 
 
 def settle_references(
-    desired: DesiredState, actual: ActualState
+    desired: DesiredState,
+    actual: ActualState,
+    held: Collection[str] = (),
+    adopt: bool = False,
 ) -> tuple[dict[str, PackBundle], list[InvalidPack]]:
     """Split packs into those that can be applied and those that stay as they are.
 
     A pack is held as invalid when it references something that will not exist after the
-    run, or claims a trigger or sensor that belongs to a pack the sync must leave alone.
+    run, claims a trigger or sensor that belongs to a pack the sync must leave alone, or
+    (unless `adopt`) declares the ref of a pack made outside attune-sync. `held` names
+    packs whose delete a guard held back: they stay, so their triggers remain usable.
     Making one pack invalid can strand a reference in another, so this runs to a fixpoint.
     """
     valid = dict(desired.packs)
     invalid = list(desired.invalid)
     while True:
-        kept = _kept_pack_refs(invalid, actual)
+        kept = _kept_pack_refs(invalid, actual) | set(held)
         available = _available_triggers(valid, kept, actual)
         failed: list[InvalidPack] = []
         for ref in sorted(valid):
-            problems = _reference_problems(valid[ref], valid, kept, available, actual)
+            problems = _adoption_problems(valid[ref], actual, adopt)
+            problems += _reference_problems(valid[ref], valid, kept, available, actual)
             if problems:
                 failed.append(InvalidPack(valid[ref].folder, ref, tuple(problems)))
         if not failed:
@@ -133,6 +132,22 @@ def settle_references(
         for pack in failed:
             del valid[pack.ref or ""]
             invalid.append(pack)
+
+
+def _adoption_problems(bundle: PackBundle, actual: ActualState, adopt: bool) -> list[Problem]:
+    ref = bundle.pack.ref
+    if adopt or ref not in actual.packs or ref in actual.managed:
+        return []
+    return [
+        Problem(
+            f"{bundle.folder}/pack.yaml",
+            f"pack {ref!r} already exists in the database and was not made by attune-sync "
+            "(through the API, say); it is left as it is",
+            field="ref",
+            hint="to take it over (its triggers and sensors then follow this folder), pass "
+            "--adopt or set ATTUNE_SYNC_ADOPT=1; otherwise choose another ref",
+        )
+    ]
 
 
 def _kept_pack_refs(invalid: Iterable[InvalidPack], actual: ActualState) -> set[str]:
@@ -195,7 +210,7 @@ def _reference_problems(
                 Problem(
                     sensor.source,
                     f"trigger {sensor.trigger_ref!r} does not exist"
-                    + _why_missing(sensor.trigger_ref, actual),
+                    + _why_missing(sensor.trigger_ref, actual, valid),
                     field="trigger_ref",
                     hint="define it in a pack's triggers/ folder, or fix the ref",
                 )
@@ -230,11 +245,19 @@ def _reference_problems(
     return problems
 
 
-def _why_missing(trigger_ref: str, actual: ActualState) -> str:
+def _why_missing(trigger_ref: str, actual: ActualState, valid: dict[str, PackBundle]) -> str:
     row = actual.triggers.get(trigger_ref)
     if row is None:
         return " in the packs folder or the database"
-    return f" after this run: its pack {row.values.get('pack_ref')!r} is being removed or changed"
+    owner = row.values.get("pack_ref")
+    gone = (
+        f"pack {owner!r} no longer declares it"
+        if owner in valid
+        else f"its pack {owner!r} is gone from the packs folder"
+    )
+    # The trigger's delete is then held back because this sensor, invalid, stays: say so
+    # here too, so the two messages tell one story.
+    return f" in the packs folder: {gone} (its delete is held back while this sensor uses it)"
 
 
 # --------------------------------------------------------------------------- creates and updates
@@ -397,81 +420,22 @@ def json_equal(left: Any, right: Any) -> bool:
 # --------------------------------------------------------------------------- deletes
 
 
-def _keep_moved_components(valid: dict[str, PackBundle], deletes: dict[Kind, set[str]]) -> None:
+def _without_moved_components(
+    valid: dict[str, PackBundle], removed: dict[Kind, set[str]]
+) -> dict[Kind, frozenset[str]]:
     """A trigger or sensor that moved to another pack is updated there, never deleted."""
+    deletes: dict[Kind, frozenset[str]] = {"pack": frozenset(removed["pack"])}
     for kind in COMPONENT_KINDS:
-        if deletes[kind]:
+        declared: set[str] = set()
+        if removed[kind]:
             declared = set().union(
                 *((b.triggers if kind == "trigger" else b.sensors).keys() for b in valid.values())
             )
-            deletes[kind] -= declared
+        deletes[kind] = frozenset(removed[kind] - declared)
+    return deletes
 
 
-def _hold_back_broken_references(
-    actual: ActualState, upserts: list[Change], deletes: dict[Kind, set[str]]
-) -> list[HeldBack]:
-    """Hold back deletes of triggers that something staying in the database still uses."""
-    if not deletes["trigger"] and not deletes["pack"]:
-        return []
-    retargeted = {
-        change.ref
-        for change in upserts
-        if change.kind == "sensor" and change.values and "trigger_ref" in change.values
-    }
-    sensors_by_trigger: dict[str, list[tuple[str, str | None]]] = defaultdict(list)
-    for ref, row in actual.sensors.items():
-        sensors_by_trigger[row.values["trigger_ref"]].append((ref, row.values.get("pack_ref")))
-
-    def users(trigger_ref: str) -> list[str]:
-        gone_packs = deletes["pack"]
-        found = [
-            f"sensor {ref!r}"
-            for ref, pack in sensors_by_trigger.get(trigger_ref, ())
-            if pack not in gone_packs and ref not in deletes["sensor"] and ref not in retargeted
-        ]
-        found += [
-            f"rule {rule!r}"
-            for rule, pack in actual.rule_trigger_refs.get(trigger_ref, ())
-            if pack not in gone_packs
-        ]
-        return found
-
-    held: list[HeldBack] = []
-    for ref in sorted(deletes["trigger"]):
-        found = users(ref)
-        if found:
-            deletes["trigger"].discard(ref)
-            held.append(HeldBack("delete", "trigger", ref, _still_used(found)))
-    # Keeping a pack keeps its sensors, which can keep another pack's trigger: to a fixpoint.
-    while True:
-        stuck: dict[str, str] = {}
-        for pack_ref in sorted(deletes["pack"]):
-            rules = [
-                f"rule {rule!r}"
-                for rule, pack in actual.rule_action_packs.get(pack_ref, ())
-                if pack not in deletes["pack"]
-            ]
-            if rules:
-                stuck[pack_ref] = "its actions: " + _still_used(rules)
-                continue
-            for ref in sorted(actual.components_of("trigger", pack_ref)):
-                found = users(ref)
-                if found:
-                    stuck[pack_ref] = f"its trigger {ref!r}: " + _still_used(found)
-                    break
-        if not stuck:
-            return held
-        for pack_ref, reason in stuck.items():
-            deletes["pack"].discard(pack_ref)
-            held.append(HeldBack("delete", "pack", pack_ref, reason))
-
-
-def _still_used(users: list[str]) -> str:
-    shown = ", ".join(sorted(users)[:3]) + (f" and {len(users) - 3} more" if len(users) > 3 else "")
-    return f"still used by {shown}, which stays"
-
-
-def _delete_changes(actual: ActualState, deletes: dict[Kind, set[str]]) -> list[Change]:
+def _delete_changes(actual: ActualState, deletes: guards.Deletes) -> list[Change]:
     changes: list[Change] = []
     gone_packs = deletes["pack"]
     components: tuple[Kind, ...] = ("sensor", "trigger")

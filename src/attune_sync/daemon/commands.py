@@ -151,7 +151,9 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         packs_dir=args.packs_dir,
         database_url=args.database,
         options=PlanOptions(
-            allow_mass_delete=args.allow_mass_delete, max_delete_share=args.max_delete_share
+            allow_mass_delete=args.allow_mass_delete,
+            max_delete_share=args.max_delete_share,
+            adopt=args.adopt,
         ),
         quiet_period=args.quiet_period / 1000,
         full_sync_interval=args.full_sync_interval,
