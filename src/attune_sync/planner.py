@@ -36,7 +36,7 @@ from .model import (
     SensorSpec,
     TriggerSpec,
 )
-from .schemas import mask_secrets
+from .secrets import hide_secrets, reveal
 
 DEFAULT_MAX_DELETE_SHARE = 0.5
 
@@ -270,7 +270,7 @@ def _pack_changes(bundle: PackBundle, actual: ActualState, plan: Plan) -> list[C
         "description": spec.description,
         "version": spec.version,
         "conf_schema": spec.conf_schema,
-        "config": spec.config,
+        "config": hide_secrets(spec.config, spec.conf_schema),
         "meta": spec.meta,
         "tags": list(spec.tags),
         "runtime_deps": [actual.runtimes[ref] for ref in spec.runtime_deps],
@@ -365,7 +365,7 @@ def _created_fields(
         if name in display:
             value = display[name](value)
         if name == "config":
-            value = mask_secrets(value, conf_schema)
+            value = hide_secrets(value, conf_schema)
         shown.append(FieldChange(name, None, value))
     return tuple(shown)
 
@@ -380,13 +380,14 @@ def _changed_fields(
     changed = []
     for name in FIELDS_BY_KIND[kind]:
         old, new = row.values.get(name), values[name]
-        if json_equal(old, new):
+        if json_equal(old, reveal(new)):
             continue
         if name in display:
             old, new = display[name](old or []), display[name](new)
         if name == "config" and conf_schemas is not None:
+            # A value secret under either schema stays hidden on both sides.
             for schema in conf_schemas:
-                old, new = mask_secrets(old, schema), mask_secrets(new, schema)
+                old, new = hide_secrets(old, schema), hide_secrets(new, schema)
         changed.append(FieldChange(name, old, new))
     return tuple(changed)
 

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from .model import Change, HeldBack, Plan, Problem
+from .secrets import json_default
 
 _SYMBOL = {"create": "+", "update": "~", "delete": "-"}
 _COLOUR = {"create": "32", "update": "33", "delete": "31", "error": "31", "warning": "35"}
@@ -18,7 +19,9 @@ def _paint(text: str, code: str, colour: bool) -> str:
 
 def show(value: Any) -> str:
     """A value as compact JSON, the way it is stored."""
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(", ", ": "))
+    return json.dumps(
+        value, ensure_ascii=False, sort_keys=True, separators=(", ", ": "), default=json_default
+    )
 
 
 def render_change(change: Change, colour: bool = False) -> list[str]:
@@ -134,4 +137,4 @@ def problems_json(problems: Iterable[Problem], **extra: Any) -> dict[str, Any]:
 
 
 def dumps(document: dict[str, Any]) -> str:
-    return json.dumps(document, ensure_ascii=False, indent=2, sort_keys=False)
+    return json.dumps(document, ensure_ascii=False, indent=2, sort_keys=False, default=json_default)

@@ -14,12 +14,14 @@ from attune_sync.model import (
     ManagedInfo,
     PackBundle,
     PackSpec,
+    Plan,
     Problem,
     SensorSpec,
     TriggerSpec,
 )
 from attune_sync.planner import PlanOptions, json_equal, make_plan
-from attune_sync.schemas import SECRET_MASK
+from attune_sync.render import render_plan
+from attune_sync.secrets import SECRET_MASK, Secret, masked
 
 RUNTIMES = {"shell": 1, "python3": 2}
 _ids = iter(range(1000, 100000))
@@ -463,18 +465,29 @@ def test_ordering_creates_then_deletes_reversed() -> None:
 
 
 def test_secret_config_is_masked_in_changes_but_kept_in_values() -> None:
+    # Issue 7 item 9: one copy, with the secret wrapped, instead of masked and raw copies.
     schema = {"type": "object", "properties": {"key": {"type": "string", "secret": True}}}
     old = bundle("s", conf_schema=schema, config={"key": "old-secret", "region": "eu"})
     new = bundle("s", conf_schema=schema, config={"key": "new-secret", "region": "us"})
     [create] = make_plan(desired(new), ActualState(runtimes=dict(RUNTIMES))).changes
-    assert {f.field: f.new for f in create.fields}["config"] == {"key": SECRET_MASK, "region": "us"}
+    shown = {f.field: f.new for f in create.fields}["config"]
+    assert masked(shown) == {"key": SECRET_MASK, "region": "us"}
     assert create.values is not None
-    assert create.values["config"]["key"] == "new-secret"
+    assert create.values["config"] == {"key": Secret("new-secret"), "region": "us"}
+    assert create.written_values()["config"]["key"] == "new-secret"
+    assert "new-secret" not in repr(create) + str(create.values) + f"{create.values}"
     [update] = make_plan(desired(new), actual_of(old)).changes
     [config] = [f for f in update.fields if f.field == "config"]
-    assert config.old == {"key": SECRET_MASK, "region": "eu"}
-    assert config.new == {"key": SECRET_MASK, "region": "us"}
+    assert masked(config.old) == {"key": SECRET_MASK, "region": "eu"}
+    assert masked(config.new) == {"key": SECRET_MASK, "region": "us"}
     assert "secret" not in repr(update.as_json()).replace("'secret': True", "")
+    assert "secret" not in render_plan(Plan(changes=[update])).replace('"secret": true', "")
+
+
+def test_a_secret_equal_to_the_database_is_no_change() -> None:
+    schema = {"type": "object", "properties": {"key": {"type": "string", "secret": True}}}
+    same = bundle("s", conf_schema=schema, config={"key": "k", "region": "eu"})
+    assert make_plan(desired(same), actual_of(same)).is_empty
 
 
 @pytest.mark.parametrize(
