@@ -46,6 +46,8 @@ class FieldIssue:
     hint: str | None = None
     quote: bool = False
     """YAML read the value as a non-string; the fix is to quote it as written."""
+    at_key: bool = False
+    """The problem is the key itself (an unknown field): point at the key, not its value."""
 
     @property
     def dotted(self) -> str:
@@ -144,7 +146,7 @@ def _unknown_key(key: Any, rules: Mapping[str, Rule], what: str) -> FieldIssue:
     hint = (
         f"did you mean `{close[0]}`?" if close else f"{what} fields are: {', '.join(sorted(rules))}"
     )
-    return FieldIssue((str(key),), f"unknown field {str(key)!r}", hint=hint)
+    return FieldIssue((str(key),), f"unknown field {str(key)!r}", hint=hint, at_key=True)
 
 
 def check_value(path: tuple[str | int, ...], value: Any, rule: Rule) -> list[FieldIssue]:

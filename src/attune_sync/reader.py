@@ -494,7 +494,7 @@ def check_file(relpath: str, raw: bytes, kind: DocKind, digest: str = "") -> Doc
 
 
 def _located(relpath: str, raw: bytes, issue: FieldIssue) -> Problem:
-    location = locate(raw, issue.path) if issue.path else None
+    location = locate(raw, issue.path, at_key=issue.at_key) if issue.path else None
     hint = issue.hint
     if issue.quote and location is not None and location.source:
         hint = f'quote it so it stays as written: `{issue.path[-1]}: "{location.source}"`'
