@@ -100,6 +100,9 @@ _TYPE_WORDS = {
 }
 
 
+_EXCERPT = 40
+
+
 def describe(value: Any) -> str:
     if value is None:
         return "nothing (null)"
@@ -108,7 +111,9 @@ def describe(value: Any) -> str:
     if isinstance(value, int | float):
         return f"the number {value!r}"
     if isinstance(value, str):
-        return f"the string {value!r}"
+        # A short excerpt only: the value may be a whole file someone linked in, or a secret.
+        shown = value if len(value) <= _EXCERPT else value[: _EXCERPT - 1] + "…"
+        return f"the string {shown!r}" + (f" ({len(value):,} characters)" if shown != value else "")
     if isinstance(value, list):
         return "a list"
     if isinstance(value, dict):

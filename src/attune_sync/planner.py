@@ -36,7 +36,7 @@ from .model import (
     SensorSpec,
     TriggerSpec,
 )
-from .secrets import hide_secrets, reveal
+from .secrets import hide_secrets
 
 DEFAULT_MAX_DELETE_SHARE = 0.5
 
@@ -270,7 +270,7 @@ def _pack_changes(bundle: PackBundle, actual: ActualState, plan: Plan) -> list[C
         "description": spec.description,
         "version": spec.version,
         "conf_schema": spec.conf_schema,
-        "config": hide_secrets(spec.config, spec.conf_schema),
+        "config": spec.config,
         "meta": spec.meta,
         "tags": list(spec.tags),
         "runtime_deps": [actual.runtimes[ref] for ref in spec.runtime_deps],
@@ -281,7 +281,9 @@ def _pack_changes(bundle: PackBundle, actual: ActualState, plan: Plan) -> list[C
     managed = actual.managed.get(spec.ref)
     folder, content_hash = bundle.folder, bundle.content_hash
     if row is None:
-        fields = _created_fields("pack", values, display, spec.conf_schema)
+        # Secrets are wrapped only here, for a change: the in-sync path never walks schemas.
+        values["config"] = hide_secrets(spec.config, spec.conf_schema)
+        fields = _created_fields("pack", values, display)
         return [
             Change(
                 "create",
@@ -304,7 +306,8 @@ def _pack_changes(bundle: PackBundle, actual: ActualState, plan: Plan) -> list[C
                 spec.ref,
                 spec.ref,
                 changed,
-                {field.field: values[field.field] for field in changed},
+                # The config's display value is the one copy: its secrets are wrapped.
+                {f.field: f.new if f.field == "config" else values[f.field] for f in changed},
                 adopt=managed is None,
                 folder=folder,
                 content_hash=content_hash,
@@ -342,7 +345,7 @@ def _component_changes(
             values = specs[ref]
             row = existing.get(ref)
             if row is None:
-                fields = _created_fields(kind, values, {}, None)
+                fields = _created_fields(kind, values, {})
                 upserts.append(Change("create", kind, ref, pack_ref, fields, values))
                 continue
             changed = _changed_fields(kind, row, values, {}, None)
@@ -355,7 +358,7 @@ def _component_changes(
 
 
 def _created_fields(
-    kind: Kind, values: dict[str, Any], display: dict[str, Any], conf_schema: Any
+    kind: Kind, values: dict[str, Any], display: dict[str, Any]
 ) -> tuple[FieldChange, ...]:
     shown = []
     for name in FIELDS_BY_KIND[kind]:
@@ -364,8 +367,6 @@ def _created_fields(
             continue
         if name in display:
             value = display[name](value)
-        if name == "config":
-            value = hide_secrets(value, conf_schema)
         shown.append(FieldChange(name, None, value))
     return tuple(shown)
 
@@ -380,7 +381,7 @@ def _changed_fields(
     changed = []
     for name in FIELDS_BY_KIND[kind]:
         old, new = row.values.get(name), values[name]
-        if json_equal(old, reveal(new)):
+        if json_equal(old, new):
             continue
         if name in display:
             old, new = display[name](old or []), display[name](new)

@@ -91,3 +91,11 @@ def test_every_problem_of_a_file_is_located_from_one_parse(monkeypatch: pytest.M
     assert len(problems) == 2000
     assert len(composed) == 1
     assert problems[-1].line == 2003
+
+
+def test_a_file_that_is_not_a_mapping_is_quoted_as_a_short_excerpt() -> None:
+    text = "root:x:0:0:root:/root:/bin/bash " * 40
+    [problem] = check_file("p/pack.yaml", text.encode(), "pack").problems
+    assert "must hold one mapping" in problem.message
+    assert len(problem.message) < 200
+    assert "characters)" in problem.message
