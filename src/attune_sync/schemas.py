@@ -207,11 +207,17 @@ def _schema_problem(message: str, hint: str) -> FieldIssue:
     return FieldIssue(("conf_schema",), message, hint=hint)
 
 
+_NAMES_KEYS_ONLY = frozenset(
+    {"required", "additionalProperties", "dependentRequired", "unevaluatedProperties"}
+)
+"""Keywords whose message on an object quotes only property names, never the values."""
+
+
 def _config_issue(error: jsonschema.ValidationError, secrets: list[SecretPath]) -> FieldIssue:
     where = tuple(error.absolute_path)
     if any(_covers(secret, where) for secret in secrets):
         message = f"the secret value fails the schema's {error.validator!r} check"
-    elif any(_inside(secret, where) for secret in secrets):
+    elif error.validator not in _NAMES_KEYS_ONLY and any(_inside(s, where) for s in secrets):
         # An error on an enclosing object quotes the whole object, secrets included, and in
         # repr's escaping, so the value cannot be searched for: never quote it.
         message = f"the value (holding secrets) fails the schema's {error.validator!r} check"

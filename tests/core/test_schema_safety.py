@@ -332,3 +332,17 @@ def test_structlog_never_shows_a_secret(capsys: pytest.CaptureFixture[str]) -> N
         assert "hunter2" not in err
         assert "x1y2" not in err
         assert SECRET_MASK in err
+
+
+def test_an_error_naming_only_keys_keeps_its_message_beside_secrets() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"pw": {"type": "string", "secret": True}},
+        "required": ["region"],
+        "additionalProperties": False,
+    }
+    messages = sorted(issue.message for issue in config_issues({"pw": "S3CRET", "x": 1}, schema))
+    assert messages == [
+        "does not match conf_schema: 'region' is a required property",
+        "does not match conf_schema: Additional properties are not allowed ('x' was unexpected)",
+    ]
