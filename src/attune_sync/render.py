@@ -93,6 +93,17 @@ def render_held_back(held: Iterable[HeldBack]) -> list[str]:
     return lines
 
 
+def held_back_lines(held: Iterable[HeldBack]) -> list[str]:
+    """One line per reason, for logs and status: a mass delete gives its reason once."""
+    by_reason: dict[str, list[HeldBack]] = {}
+    for item in held:
+        by_reason.setdefault(item.reason, []).append(item)
+    return [
+        f"held back {', '.join(f'{i.action} {i.kind} {i.ref}' for i in items)}: {reason}"
+        for reason, items in by_reason.items()
+    ]
+
+
 def render_invalid(plan: Plan, colour: bool = False) -> list[str]:
     lines = []
     for pack in plan.invalid:

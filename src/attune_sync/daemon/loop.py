@@ -28,6 +28,7 @@ from ..outcome import RunOutcome, record_failure
 from ..planner import make_plan
 from ..reader import TreeChanged, TreeUnreadable
 from ..reconciler import Reconciler
+from ..render import held_back_lines
 from ..revision import detect_revision
 from .drift import describe, split_drift
 from .http import StatusServer
@@ -500,7 +501,5 @@ def _plan_errors(plan: Plan) -> list[str]:
     errors = [
         f"{pack.folder}: {problem.render()}" for pack in plan.invalid for problem in pack.problems
     ]
-    errors += [
-        f"held back {item.action} {item.kind} {item.ref}: {item.reason}" for item in plan.held_back
-    ]
+    errors += held_back_lines(plan.held_back)
     return errors
