@@ -84,3 +84,10 @@ def test_switches_read_the_same_words_everywhere(monkeypatch: pytest.MonkeyPatch
         assert env_flag("ATTUNE_SYNC_X")
     monkeypatch.setenv("ATTUNE_SYNC_X", "0")
     assert not env_flag("ATTUNE_SYNC_X")
+
+
+def test_adopt_is_off_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert settings_from_args(_parse([])).options.adopt is False
+    assert settings_from_args(_parse(["--adopt"])).options.adopt is True
+    monkeypatch.setenv("ATTUNE_SYNC_ADOPT", "yes")
+    assert settings_from_args(_parse([])).options.adopt is True
