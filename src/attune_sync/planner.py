@@ -82,7 +82,9 @@ def make_plan(
     plan = Plan(invalid=invalid, warnings=list(desired.warnings))
 
     upserts: list[Change] = []
-    removed: dict[Kind, set[str]] = {"pack": set(pack_deletes["pack"])}
+    # A pack settled invalid keeps the pack last synced from its folder, whatever it declares.
+    kept = _kept_pack_refs(invalid, actual)
+    removed: dict[Kind, set[str]] = {"pack": set(pack_deletes["pack"] - kept)}
     removed.update({kind: set() for kind in COMPONENT_KINDS})
     compared = sorted(valid) if scope is None else sorted(set(scope) & valid.keys())
     for ref in compared:

@@ -586,3 +586,12 @@ def test_a_held_trigger_and_the_sensor_using_it_tell_one_story() -> None:
 def test_held_back_json_carries_the_code() -> None:
     plan = make_plan(desired(), actual_of(A, B))
     assert [h.as_json()["code"] for h in plan.held_back] == ["mass_delete", "mass_delete"]
+
+
+def test_a_folder_that_now_declares_another_ref_and_settles_invalid_keeps_its_pack() -> None:
+    # Folder a used to hold pack a; it now declares a2, whose sensor needs a missing trigger.
+    renamed = bundle("a2", sensors=[sensor("a2", "s", "nowhere.t")], folder="a")
+    plan = make_plan(desired(renamed, B, C, D), actual_of(A, B, C, D))
+    assert [pack.ref for pack in plan.invalid] == ["a2"]
+    assert plan.changes == []
+    assert plan.held_back == []
