@@ -118,13 +118,13 @@ class _Converter:
             return self.scalar(node)
         if isinstance(node, yaml.MappingNode):
             if node.tag != _MAP:
-                raise _Unsupported(f"the tag {node.tag!r} is not supported", node)
+                raise _Unsupported(f"the tag {_short(node.tag)!r} is not supported", node)
             mapping: dict[str, Any] = {}
             self.done[id(node)] = mapping
             self.fill(mapping, node)
             return mapping
         if node.tag != _SEQ:
-            raise _Unsupported(f"the tag {node.tag!r} is not supported", node)
+            raise _Unsupported(f"the tag {_short(node.tag)!r} is not supported", node)
         items: list[Any] = []
         self.done[id(node)] = items
         items.extend(self.value(item) for item in node.value)
@@ -144,7 +144,7 @@ class _Converter:
             if "\x00" in key:
                 raise _Unsupported("the key contains a NUL character", key_node)
             if key in mapping:
-                raise DuplicateKeyError(key, key_node.start_mark)
+                raise DuplicateKeyError(_short(key), key_node.start_mark)
             mapping[key] = self.value(value_node)
         for source in merged:  # YAML merge keys: explicit keys win over merged ones
             for key, value in self.value(source).items():
@@ -180,18 +180,23 @@ class _Converter:
                     )
                 return number
         except ValueError:
-            raise _Unsupported(f"{text!r} is not a number", node) from None
+            raise _Unsupported(f"{_short(text)!r} is not a number", node) from None
         if tag == _BOOL:
             if text.lower() in ("true", "false"):
                 return text.lower() == "true"
-            raise _Unsupported(f"{text!r} is not true or false", node)
+            raise _Unsupported(f"{_short(text)!r} is not true or false", node)
         if tag == _NULL:
             return None
         raise _Unsupported(
-            f"the tag {tag!r} is not supported",
+            f"the tag {_short(tag)!r} is not supported",
             node,
             hint="pack files hold JSON values: strings, numbers, true/false, null, lists, maps",
         )
+
+
+def _short(text: str, limit: int = 40) -> str:
+    """An excerpt for an error message: the value may be long, or a secret."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class DuplicateKeyError(yaml.MarkedYAMLError):

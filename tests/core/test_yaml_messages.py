@@ -99,3 +99,10 @@ def test_a_file_that_is_not_a_mapping_is_quoted_as_a_short_excerpt() -> None:
     assert "must hold one mapping" in problem.message
     assert len(problem.message) < 200
     assert "characters)" in problem.message
+
+
+def test_a_long_scalar_is_quoted_as_a_short_excerpt() -> None:
+    for text in ("a: !!int " + "9x" * 500 + "\n", "a: !custom " + "x" * 500 + "\n"):
+        with pytest.raises(YamlProblem) as caught:
+            parse(text)
+        assert len(caught.value.message) < 120
