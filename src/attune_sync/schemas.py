@@ -114,8 +114,36 @@ _FLATTEN = "flatten it; nothing in a pack needs that much nesting"
 _NOT_SCHEMAS = frozenset({"enum", "const", "default", "examples", "$comment", "description"})
 
 
+def _compiles(pattern: str) -> bool:
+    try:
+        patterns.compiled(pattern)
+    except patterns.BadPattern:
+        return False
+    return True
+
+
+def _may_hold_bad_regex(schema: Any) -> bool:
+    """The hot path's quick look: no paths kept, every mapping looked at (enum values too)."""
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if type(node) is dict:
+            pattern = node.get("pattern")
+            if type(pattern) is str and not _compiles(pattern):
+                return True
+            keyed = node.get("patternProperties")
+            if type(keyed) is dict and not all(_compiles(str(key)) for key in keyed):
+                return True
+            stack.extend(node.values())
+        elif type(node) is list:
+            stack.extend(node)
+    return False
+
+
 def _regex_issues(schema: Any, path: tuple[str | int, ...]) -> Iterator[FieldIssue]:
     """Every `pattern` and `patternProperties` key that is not a valid regular expression."""
+    if not _may_hold_bad_regex(schema):
+        return
     stack: list[tuple[Any, tuple[str | int, ...]]] = [(schema, path)]
     seen: set[int] = set()
     while stack:
