@@ -63,9 +63,8 @@ def make_plan(
     """
     options = options or PlanOptions()
     limits = guards.MassDeleteLimits(options.allow_mass_delete, options.max_delete_share)
-    # Which packs go is known before references are settled (settling only moves packs from
-    # valid to invalid, and invalid ones stay): guard them first, so a pack held here is
-    # one that the others may still rely on.
+    # Which packs go is known before references are settled (settling can only keep more of
+    # them, below): guard them first, so a pack held here is one others may still rely on.
     candidates = actual.managed if scope is None else set(scope) & actual.managed.keys()
     kept_before = _kept_pack_refs(desired.invalid, actual)
     doomed = frozenset(
