@@ -165,3 +165,20 @@ def test_hostile_schemas_make_one_pack_invalid_and_the_rest_sync(
     code, out = run(capsys, "validate", str(root))
     assert code == 1
     assert "Traceback" not in out
+
+
+def test_validate_with_a_database_reports_the_clash_unless_adopt(
+    db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    engine = make_engine(db_url)
+    try:
+        upgrade(engine)
+        with engine.begin() as conn:
+            conn.execute(t.pack.insert().values(ref="api", label="API", description="theirs"))
+    finally:
+        engine.dispose()
+    root = write_tree(tmp_path / "packs", {"api/pack.yaml": pack_doc("api")})
+    code, out = run(capsys, "validate", str(root), "--database", db_url)
+    assert code == 1
+    assert "not made by attune-sync" in out
+    assert run(capsys, "validate", str(root), "--database", db_url, "--adopt")[0] == 0
