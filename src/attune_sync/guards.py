@@ -10,23 +10,30 @@ and the holds it made, as new values; nothing is changed in place. Every hold ca
   everything in them), every managed pack, or every component of a pack that had several
   needs `allow_mass_delete`. Catches a sparse checkout or a copy step that kept only the
   `pack.yaml` files as well as an empty folder.
-* `still_used_guard`: a trigger (or a pack with its triggers and actions) that something
-  staying in the database still uses is kept.
+* `holds.hold_back_broken_references` (run after these): whatever something staying in the
+  database still uses is kept (code `still_used`).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass
 from typing import Literal
 
-from .model import COMPONENT_KINDS, ActualState, Change, HeldBack, InvalidPack, Kind, PackBundle
+from .model import (
+    COMPONENT_KINDS,
+    ActualState,
+    HeldBack,
+    InvalidPack,
+    Kind,
+    PackBundle,
+    Problem,
+)
 
 HoldCode = Literal["unknown_folder", "mass_delete", "pack_emptied", "still_used"]
 HOLD_CODES: tuple[HoldCode, ...] = ("unknown_folder", "mass_delete", "pack_emptied", "still_used")
 
-Deletes = Mapping[Kind, frozenset[str]]
+Deletes = Mapping[Kind, Set[str]]
 """Refs to delete, per kind. A pack's delete takes its components with it (cascade)."""
 
 _ALL_KINDS: tuple[Kind, ...] = ("pack", *COMPONENT_KINDS)
@@ -41,18 +48,12 @@ class MassDeleteLimits:
     max_share: float
 
 
-def deletes_of(**refs: Iterable[str]) -> dict[Kind, frozenset[str]]:
+def deletes_of(**refs: Iterable[str]) -> dict[Kind, Set[str]]:
     """A deletes mapping with every kind present."""
-    found: dict[Kind, frozenset[str]] = {"pack": frozenset(refs.get("pack", ()))}
+    found: dict[Kind, Set[str]] = {"pack": frozenset(refs.get("pack", ()))}
     for kind in COMPONENT_KINDS:
         found[kind] = frozenset(refs.get(kind, ()))
     return found
-
-
-def _without(deletes: Deletes, kind: Kind, refs: Collection[str]) -> dict[Kind, frozenset[str]]:
-    kept = dict(deletes)
-    kept[kind] = deletes[kind] - frozenset(refs)
-    return kept
 
 
 # --------------------------------------------------------------------------- unknown folder
@@ -123,7 +124,7 @@ _CHECK = "check the packs folder, or pass --allow-mass-delete"
 
 def mass_delete_guard(
     deletes: Deletes, actual: ActualState, limits: MassDeleteLimits
-) -> tuple[dict[Kind, frozenset[str]], list[HeldBack]]:
+) -> tuple[dict[Kind, Set[str]], list[HeldBack]]:
     """Hold every delete when there are too many of them; held ones share one reason."""
     if limits.allow or not any(deletes.values()):
         return dict(deletes), []
@@ -141,7 +142,7 @@ def mass_delete_guard(
 
 def emptied_pack_guard(
     deletes: Deletes, valid: Mapping[str, PackBundle], actual: ActualState, allow: bool
-) -> tuple[dict[Kind, frozenset[str]], list[HeldBack]]:
+) -> tuple[dict[Kind, Set[str]], list[HeldBack]]:
     """Hold the deletes that would leave a pack that had several components with none.
 
     A pack.yaml that survives while its triggers/ and sensors/ folders do not (a sparse
@@ -154,7 +155,7 @@ def emptied_pack_guard(
     held: list[HeldBack] = []
     for pack_ref in sorted(valid):
         bundle = valid[pack_ref]
-        if bundle.triggers or bundle.sensors or pack_ref not in actual.managed:
+        if pack_ref not in actual.managed or any(bundle.components(k) for k in COMPONENT_KINDS):
             continue
         owned = {kind: actual.components_of(kind, pack_ref) for kind in COMPONENT_KINDS}
         had = sum(len(refs) for refs in owned.values())
@@ -163,7 +164,8 @@ def emptied_pack_guard(
         if not all(refs <= deletes[kind] for kind, refs in owned.items()):
             continue
         reason = (
-            f"would delete all {had} triggers and sensors of pack {pack_ref!r}, whose folder "
+            f"would delete all {had} components of pack {pack_ref!r} (triggers, sensors and the "
+            f"rest), whose folder "
             f"{bundle.folder}/ no longer holds any; {_CHECK}"
         )
         for kind, refs in owned.items():
@@ -174,88 +176,21 @@ def emptied_pack_guard(
     return kept, held
 
 
-# --------------------------------------------------------------------------- still used
+# --------------------------------------------------------------------------- adoption
 
 
-def still_used_guard(
-    deletes: Deletes, actual: ActualState, upserts: Iterable[Change]
-) -> tuple[dict[Kind, frozenset[str]], list[HeldBack]]:
-    """Hold back deletes of triggers (and packs) that something staying still uses."""
-    if not deletes["trigger"] and not deletes["pack"]:
-        return dict(deletes), []
-    retargeted = {
-        change.ref
-        for change in upserts
-        if change.kind == "sensor" and change.values and "trigger_ref" in change.values
-    }
-    users = _TriggerUsers(actual, deletes, retargeted)
-    held: list[HeldBack] = []
-    stuck_triggers = []
-    for ref in sorted(deletes["trigger"]):
-        found = users.of(ref, deletes["pack"])
-        if found:
-            stuck_triggers.append(ref)
-            held.append(HeldBack("delete", "trigger", ref, still_used(found), "still_used"))
-    kept = _without(deletes, "trigger", stuck_triggers)
-    # Keeping a pack keeps its sensors, which can keep another pack's trigger: to a fixpoint.
-    while True:
-        stuck = _stuck_packs(kept["pack"], actual, users)
-        if not stuck:
-            return kept, held
-        kept = _without(kept, "pack", stuck)
-        held.extend(
-            HeldBack("delete", "pack", ref, reason, "still_used") for ref, reason in stuck.items()
+def adoption_problems(bundle: PackBundle, actual: ActualState, adopt: bool) -> list[Problem]:
+    """A folder naming a pack made outside attune-sync is a clash unless adoption is asked."""
+    ref = bundle.pack.ref
+    if adopt or ref not in actual.packs or ref in actual.managed:
+        return []
+    return [
+        Problem(
+            f"{bundle.folder}/pack.yaml",
+            f"pack {ref!r} already exists in the database and was not made by attune-sync "
+            "(through the API, say); it is left as it is",
+            field="ref",
+            hint="to take it over (its components then follow this folder), pass --adopt or "
+            "set ATTUNE_SYNC_ADOPT=1; otherwise choose another ref",
         )
-
-
-class _TriggerUsers:
-    """Who uses a trigger among what stays in the database after the deletes."""
-
-    def __init__(self, actual: ActualState, deletes: Deletes, retargeted: set[str]) -> None:
-        self.actual = actual
-        self.deleted_sensors = deletes["sensor"]
-        self.retargeted = retargeted
-        self.sensors: dict[str, list[tuple[str, str | None]]] = defaultdict(list)
-        for ref, row in actual.sensors.items():
-            self.sensors[row.values["trigger_ref"]].append((ref, row.values.get("pack_ref")))
-
-    def of(self, trigger_ref: str, gone_packs: Collection[str]) -> list[str]:
-        found = [
-            f"sensor {ref!r}"
-            for ref, pack in self.sensors.get(trigger_ref, ())
-            if pack not in gone_packs
-            and ref not in self.deleted_sensors
-            and ref not in self.retargeted
-        ]
-        found += [
-            f"rule {rule!r}"
-            for rule, pack in self.actual.rule_trigger_refs.get(trigger_ref, ())
-            if pack not in gone_packs
-        ]
-        return found
-
-
-def _stuck_packs(
-    gone_packs: frozenset[str], actual: ActualState, users: _TriggerUsers
-) -> dict[str, str]:
-    stuck: dict[str, str] = {}
-    for pack_ref in sorted(gone_packs):
-        rules = [
-            f"rule {rule!r}"
-            for rule, pack in actual.rule_action_packs.get(pack_ref, ())
-            if pack not in gone_packs
-        ]
-        if rules:
-            stuck[pack_ref] = "its actions: " + still_used(rules)
-            continue
-        for ref in sorted(actual.components_of("trigger", pack_ref)):
-            found = users.of(ref, gone_packs)
-            if found:
-                stuck[pack_ref] = f"its trigger {ref!r}: " + still_used(found)
-                break
-    return stuck
-
-
-def still_used(users: list[str]) -> str:
-    shown = ", ".join(sorted(users)[:3]) + (f" and {len(users) - 3} more" if len(users) > 3 else "")
-    return f"still used by {shown}, which stays"
+    ]

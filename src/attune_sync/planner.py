@@ -1,24 +1,27 @@
 """Plan: desired state + actual state -> the ordered changes that make one equal the other.
 
 Pure: no I/O. Objects are paired by ref (never by folder or id). The rules that keep a
-broken or missing source from deleting anything live here and in `guards`, where they can
-be tested alone:
+broken or missing source from deleting anything live here, in `guards` and in `holds`,
+where they can be tested alone:
 
 * a pack that is invalid stays exactly as the database has it, and so does anything of its
   that other packs need;
 * only packs the sync manages are deleted, and only when their folder is really gone;
 * a pack made outside attune-sync is taken over only when `adopt` is asked for;
-* the guards (`guards`) turn deletes into holds: a folder whose ref cannot be read, too many
-  deletes at once, a pack emptied of its components, a trigger something staying still uses.
+* the guards (`guards`) hold deletes while a folder's ref cannot be read, when there are too
+  many at once, or when a pack would lose all its components; `holds` keeps what something
+  staying still uses.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
 from . import guards
+from .flatschema import hide_secrets
+from .holds import delete_changes, hold_back_broken_references, keep_moved_components, ordered
 from .model import (
     COMPONENT_KINDS,
     FIELDS_BY_KIND,
@@ -27,16 +30,15 @@ from .model import (
     Change,
     DesiredState,
     FieldChange,
-    InvalidPack,
     Kind,
     ManagedInfo,
     PackBundle,
     Plan,
-    Problem,
-    SensorSpec,
-    TriggerSpec,
 )
-from .secrets import hide_secrets
+from .runtimes import RuntimeIndex, split_constraint
+from .settle import kept_pack_refs, settle, settle_references
+
+__all__ = ["PlanOptions", "json_equal", "make_plan", "settle_references"]
 
 DEFAULT_MAX_DELETE_SHARE = 0.5
 
@@ -66,7 +68,7 @@ def make_plan(
     # Which packs go is known before references are settled (settling can only keep more of
     # them, below): guard them first, so a pack held here is one others may still rely on.
     candidates = actual.managed if scope is None else set(scope) & actual.managed.keys()
-    kept_before = _kept_pack_refs(desired.invalid, actual)
+    kept_before = kept_pack_refs(desired.invalid, actual)
     doomed = frozenset(
         ref for ref in candidates if ref not in desired.packs and ref not in kept_before
     )
@@ -75,196 +77,37 @@ def make_plan(
         guards.deletes_of(pack=doomed), actual, limits
     )
     held += mass_held
-    valid, invalid = settle_references(
-        desired, actual, held={item.ref for item in held}, adopt=options.adopt
-    )
-    plan = Plan(invalid=invalid, warnings=list(desired.warnings))
+    settled = settle(desired, actual, held={item.ref for item in held}, adopt=options.adopt)
+    valid, invalid = settled.valid, settled.invalid
+    plan = Plan(invalid=invalid, warnings=list(desired.warnings) + settled.warnings)
 
     upserts: list[Change] = []
     # A pack settled invalid keeps the pack last synced from its folder, whatever it declares.
-    kept = _kept_pack_refs(invalid, actual)
-    removed: dict[Kind, set[str]] = {"pack": set(pack_deletes["pack"] - kept)}
-    removed.update({kind: set() for kind in COMPONENT_KINDS})
+    deletes: dict[Kind, set[str]] = {"pack": set(pack_deletes["pack"] - settled.kept)}
+    deletes.update((kind, set()) for kind in COMPONENT_KINDS)
     compared = sorted(valid) if scope is None else sorted(set(scope) & valid.keys())
     for ref in compared:
         bundle = valid[ref]
-        upserts.extend(_pack_changes(bundle, actual, plan))
-        _component_changes(bundle, actual, upserts, removed)
-    deletes = _without_moved_components(valid, removed)
-    deletes, emptied = guards.emptied_pack_guard(deletes, valid, actual, options.allow_mass_delete)
-    deletes, too_many = guards.mass_delete_guard(deletes, actual, limits)
-    deletes, used = guards.still_used_guard(deletes, actual, upserts)
-    held += emptied + too_many + used
+        upserts.extend(_pack_changes(bundle, actual, plan, settled.runtimes))
+        _component_changes(bundle, actual, upserts, deletes, settled.runtimes)
+    keep_moved_components(valid, deletes)
+    # What something staying still uses is kept first; the guards then weigh what would go.
+    held.extend(hold_back_broken_references(actual, upserts, deletes))
+    guarded, emptied = guards.emptied_pack_guard(deletes, valid, actual, options.allow_mass_delete)
+    guarded, too_many = guards.mass_delete_guard(guarded, actual, limits)
+    deletes = {kind: set(refs) for kind, refs in guarded.items()}
+    held += emptied + too_many
     plan.held_back = sorted(held, key=lambda item: (item.kind, item.ref))
-    plan.changes = _ordered(upserts) + _delete_changes(actual, deletes)
+    plan.changes = ordered(upserts) + delete_changes(actual, deletes)
     return plan
-
-
-# --------------------------------------------------------------------------- references
-
-
-def settle_references(
-    desired: DesiredState,
-    actual: ActualState,
-    held: Collection[str] = (),
-    adopt: bool = False,
-) -> tuple[dict[str, PackBundle], list[InvalidPack]]:
-    """Split packs into those that can be applied and those that stay as they are.
-
-    A pack is held as invalid when it references something that will not exist after the
-    run, claims a trigger or sensor that belongs to a pack the sync must leave alone, or
-    (unless `adopt`) declares the ref of a pack made outside attune-sync. `held` names
-    packs whose delete a guard held back: they stay, so their triggers remain usable.
-    Making one pack invalid can strand a reference in another, so this runs to a fixpoint.
-    """
-    valid = dict(desired.packs)
-    invalid = list(desired.invalid)
-    while True:
-        kept = _kept_pack_refs(invalid, actual) | set(held)
-        available = _available_triggers(valid, kept, actual)
-        failed: list[InvalidPack] = []
-        for ref in sorted(valid):
-            problems = _adoption_problems(valid[ref], actual, adopt)
-            problems += _reference_problems(valid[ref], valid, kept, available, actual)
-            if problems:
-                failed.append(InvalidPack(valid[ref].folder, ref, tuple(problems)))
-        if not failed:
-            return valid, sorted(invalid, key=lambda pack: pack.folder)
-        for pack in failed:
-            del valid[pack.ref or ""]
-            invalid.append(pack)
-
-
-def _adoption_problems(bundle: PackBundle, actual: ActualState, adopt: bool) -> list[Problem]:
-    ref = bundle.pack.ref
-    if adopt or ref not in actual.packs or ref in actual.managed:
-        return []
-    return [
-        Problem(
-            f"{bundle.folder}/pack.yaml",
-            f"pack {ref!r} already exists in the database and was not made by attune-sync "
-            "(through the API, say); it is left as it is",
-            field="ref",
-            hint="to take it over (its triggers and sensors then follow this folder), pass "
-            "--adopt or set ATTUNE_SYNC_ADOPT=1; otherwise choose another ref",
-        )
-    ]
-
-
-def _kept_pack_refs(invalid: Iterable[InvalidPack], actual: ActualState) -> set[str]:
-    """Packs in the database that this run leaves exactly as they are."""
-    kept = {pack.ref for pack in invalid if pack.ref is not None}
-    kept |= {ref for ref in actual.packs if ref not in actual.managed}
-    # The pack last synced from a folder that is now invalid stays too, whatever ref the
-    # broken file declares: a broken pack never causes a deletion.
-    broken = {pack.folder for pack in invalid}
-    kept |= {ref for ref, info in actual.managed.items() if info.folder in broken}
-    return kept
-
-
-def _available_triggers(
-    valid: dict[str, PackBundle], kept: set[str], actual: ActualState
-) -> dict[str, str | None]:
-    """Trigger ref -> owning pack ref, for every trigger that will exist after the run."""
-    available: dict[str, str | None] = {}
-    for ref, trigger in actual.triggers.items():
-        owner = trigger.values.get("pack_ref")
-        if owner is None or owner in kept:
-            available[ref] = owner
-    for bundle in valid.values():
-        for ref in bundle.triggers:
-            available[ref] = bundle.pack.ref
-    return available
-
-
-def _reference_problems(
-    bundle: PackBundle,
-    valid: dict[str, PackBundle],
-    kept: set[str],
-    available: dict[str, str | None],
-    actual: ActualState,
-) -> list[Problem]:
-    problems: list[Problem] = []
-    pack_file = f"{bundle.folder}/pack.yaml"
-    for index, runtime in enumerate(bundle.pack.runtime_deps):
-        if runtime not in actual.runtimes:
-            problems.append(
-                Problem(
-                    pack_file,
-                    f"unknown runtime {runtime!r}",
-                    field=f"runtime_deps[{index}]",
-                    hint=f"known runtimes: {', '.join(sorted(actual.runtimes))}",
-                )
-            )
-    for sensor in bundle.sensors.values():
-        if sensor.runtime_ref not in actual.runtimes:
-            problems.append(
-                Problem(
-                    sensor.source,
-                    f"unknown runtime {sensor.runtime_ref!r}",
-                    field="runtime_ref",
-                    hint=f"known runtimes: {', '.join(sorted(actual.runtimes))}",
-                )
-            )
-        if sensor.trigger_ref not in available:
-            problems.append(
-                Problem(
-                    sensor.source,
-                    f"trigger {sensor.trigger_ref!r} does not exist"
-                    + _why_missing(sensor.trigger_ref, actual, valid),
-                    field="trigger_ref",
-                    hint="define it in a pack's triggers/ folder, or fix the ref",
-                )
-            )
-    for kind, specs in (("trigger", bundle.triggers), ("sensor", bundle.sensors)):
-        existing = actual.triggers if kind == "trigger" else actual.sensors
-        for ref, spec in specs.items():
-            row = existing.get(ref)
-            if row is None:
-                continue
-            owner = row.values.get("pack_ref")
-            # Taking over is fine from a pack this run applies or deletes, never from one
-            # that stays as it is (unmanaged, or invalid).
-            if owner == bundle.pack.ref or owner in valid:
-                continue
-            if owner in actual.managed and owner not in kept:
-                continue
-            if owner is None:
-                whose = "no pack (it is system-wide)"
-            elif owner in actual.managed:
-                whose = f"pack {owner!r}, which is invalid and stays as it is"
-            else:
-                whose = f"pack {owner!r}, which attune-sync does not manage"
-            problems.append(
-                Problem(
-                    spec.source,
-                    f"{kind} {ref!r} already exists in the database and belongs to {whose}",
-                    field="ref",
-                    hint="choose another ref, or remove the existing one through the API",
-                )
-            )
-    return problems
-
-
-def _why_missing(trigger_ref: str, actual: ActualState, valid: dict[str, PackBundle]) -> str:
-    row = actual.triggers.get(trigger_ref)
-    if row is None:
-        return " in the packs folder or the database"
-    owner = row.values.get("pack_ref")
-    gone = (
-        f"pack {owner!r} no longer declares it"
-        if owner in valid
-        else f"its pack {owner!r} is gone from the packs folder"
-    )
-    # The trigger's delete is then held back because this sensor, invalid, stays: say so
-    # here too, so the two messages tell one story.
-    return f" in the packs folder: {gone} (its delete is held back while this sensor uses it)"
 
 
 # --------------------------------------------------------------------------- creates and updates
 
 
-def _pack_changes(bundle: PackBundle, actual: ActualState, plan: Plan) -> list[Change]:
+def _pack_changes(
+    bundle: PackBundle, actual: ActualState, plan: Plan, runtimes: RuntimeIndex
+) -> list[Change]:
     spec = bundle.pack
     values: dict[str, Any] = {
         "label": spec.label,
@@ -274,17 +117,16 @@ def _pack_changes(bundle: PackBundle, actual: ActualState, plan: Plan) -> list[C
         "config": spec.config,
         "meta": spec.meta,
         "tags": list(spec.tags),
-        "runtime_deps": [actual.runtimes[ref] for ref in spec.runtime_deps],
+        "runtime_deps": [_runtime_id(entry, actual, runtimes) for entry in spec.runtime_deps],
         "is_standard": spec.is_standard,
+        "runtime_constraints": _constraints(spec.runtime_deps),
     }
     display = _pack_display(actual)
     row = actual.packs.get(spec.ref)
     managed = actual.managed.get(spec.ref)
     folder, content_hash = bundle.folder, bundle.content_hash
     if row is None:
-        # Secrets are wrapped only here, for a change: the in-sync path never walks schemas.
-        values["config"] = hide_secrets(spec.config, spec.conf_schema)
-        fields = _created_fields("pack", values, display)
+        fields = _created_fields("pack", values, display, spec.conf_schema)
         return [
             Change(
                 "create",
@@ -307,8 +149,7 @@ def _pack_changes(bundle: PackBundle, actual: ActualState, plan: Plan) -> list[C
                 spec.ref,
                 spec.ref,
                 changed,
-                # The config's display value is the one copy: its secrets are wrapped.
-                {f.field: f.new if f.field == "config" else values[f.field] for f in changed},
+                _updated_values(changed, values),
                 adopt=managed is None,
                 folder=folder,
                 content_hash=content_hash,
@@ -319,14 +160,33 @@ def _pack_changes(bundle: PackBundle, actual: ActualState, plan: Plan) -> list[C
     return []
 
 
+def _runtime_id(entry: str, actual: ActualState, runtimes: RuntimeIndex) -> int | str:
+    """The id of the runtime a runtime_deps entry names; its ref while the run creates it."""
+    ref = runtimes.resolve(split_constraint(entry)[0])
+    assert ref is not None, "settle keeps packs with unknown runtimes out"
+    return actual.runtimes.get(ref, ref)
+
+
+def _constraints(runtime_deps: tuple[str, ...]) -> list[str] | None:
+    """Each entry's version constraint, as written; None when no entry has one."""
+    found = [split_constraint(entry)[1] for entry in runtime_deps]
+    return found if any(found) else None
+
+
 def _pack_display(actual: ActualState) -> dict[str, Any]:
     names = {runtime_id: ref for ref, runtime_id in actual.runtimes.items()}
     return {"runtime_deps": lambda ids: [names.get(i, i) for i in ids]}
 
 
-def _component_values(kind: Kind, spec: TriggerSpec | SensorSpec) -> dict[str, Any]:
-    """The compared fields of a trigger or sensor: the spec's attributes of the same names."""
-    return {name: getattr(spec, name) for name in FIELDS_BY_KIND[kind]}
+def _component_values(kind: Kind, spec: Any, runtimes: RuntimeIndex) -> dict[str, Any]:
+    """The compared fields of a component: the spec's attributes of the same names."""
+    values = {name: getattr(spec, name) for name in FIELDS_BY_KIND[kind]}
+    for name, value in values.items():
+        if isinstance(value, tuple):
+            values[name] = list(value)
+    if kind in ("sensor", "action") and spec.runtime_ref is not None:
+        values["runtime_ref"] = runtimes.resolve(spec.runtime_ref)
+    return values
 
 
 def _component_changes(
@@ -334,24 +194,25 @@ def _component_changes(
     actual: ActualState,
     upserts: list[Change],
     deletes: dict[Kind, set[str]],
+    runtimes: RuntimeIndex,
 ) -> None:
     pack_ref = bundle.pack.ref
-    wanted: dict[Kind, dict[str, dict[str, Any]]] = {
-        "trigger": {ref: _component_values("trigger", s) for ref, s in bundle.triggers.items()},
-        "sensor": {ref: _component_values("sensor", s) for ref, s in bundle.sensors.items()},
-    }
-    for kind, specs in wanted.items():
+    for kind in COMPONENT_KINDS:
+        specs = bundle.components(kind)
         existing = actual.objects(kind)
         for ref in sorted(specs):
-            values = specs[ref]
+            values = _component_values(kind, specs[ref], runtimes)
             row = existing.get(ref)
+            # A sensor's config holds values for its parameters: their secrets stay masked.
+            schema = values.get("param_schema")
             if row is None:
-                fields = _created_fields(kind, values, {})
+                fields = _created_fields(kind, values, {}, schema)
                 upserts.append(Change("create", kind, ref, pack_ref, fields, values))
                 continue
-            changed = _changed_fields(kind, row, values, {}, None)
+            schemas = (row.values.get("param_schema"), schema)
+            changed = _changed_fields(kind, row, values, {}, schemas)
             if changed:
-                update = {change.field: values[change.field] for change in changed}
+                update = _updated_values(changed, values)
                 upserts.append(Change("update", kind, ref, pack_ref, changed, update))
         for ref in actual.components_of(kind, pack_ref):
             if ref not in specs:
@@ -359,7 +220,7 @@ def _component_changes(
 
 
 def _created_fields(
-    kind: Kind, values: dict[str, Any], display: dict[str, Any]
+    kind: Kind, values: dict[str, Any], display: dict[str, Any], conf_schema: Any
 ) -> tuple[FieldChange, ...]:
     shown = []
     for name in FIELDS_BY_KIND[kind]:
@@ -368,6 +229,9 @@ def _created_fields(
             continue
         if name in display:
             value = display[name](value)
+        if name == "config":
+            # One copy, secrets wrapped: the display value is the value the change carries.
+            value = values[name] = hide_secrets(value, conf_schema)
         shown.append(FieldChange(name, None, value))
     return tuple(shown)
 
@@ -394,6 +258,11 @@ def _changed_fields(
     return tuple(changed)
 
 
+def _updated_values(changed: tuple[FieldChange, ...], values: dict[str, Any]) -> dict[str, Any]:
+    """The changed fields' values; the config's is its display value, secrets wrapped."""
+    return {f.field: f.new if f.field == "config" else values[f.field] for f in changed}
+
+
 def json_equal(left: Any, right: Any) -> bool:
     """Equality of JSON values that, unlike ==, tells true from 1.
 
@@ -418,50 +287,3 @@ def json_equal(left: Any, right: Any) -> bool:
             json_equal(a, b) for a, b in zip(left, right, strict=True)
         )
     return bool(left == right)
-
-
-# --------------------------------------------------------------------------- deletes
-
-
-def _without_moved_components(
-    valid: dict[str, PackBundle], removed: dict[Kind, set[str]]
-) -> dict[Kind, frozenset[str]]:
-    """A trigger or sensor that moved to another pack is updated there, never deleted."""
-    deletes: dict[Kind, frozenset[str]] = {"pack": frozenset(removed["pack"])}
-    for kind in COMPONENT_KINDS:
-        declared: set[str] = set()
-        if removed[kind]:
-            declared = set().union(
-                *((b.triggers if kind == "trigger" else b.sensors).keys() for b in valid.values())
-            )
-        deletes[kind] = frozenset(removed[kind] - declared)
-    return deletes
-
-
-def _delete_changes(actual: ActualState, deletes: guards.Deletes) -> list[Change]:
-    changes: list[Change] = []
-    gone_packs = deletes["pack"]
-    components: tuple[Kind, ...] = ("sensor", "trigger")
-    for kind in components:
-        for ref in sorted(deletes[kind]):
-            row = actual.objects(kind)[ref]
-            if row.values.get("pack_ref") in gone_packs:
-                continue  # the pack's cascade removes it
-            changes.append(Change("delete", kind, ref, row.values.get("pack_ref")))
-    for ref in sorted(gone_packs):
-        cascade = {
-            "triggers": len(actual.components_of("trigger", ref)),
-            "sensors": len(actual.components_of("sensor", ref)),
-            "actions": actual.action_counts.get(ref, 0),
-            "rules": actual.rule_counts.get(ref, 0),
-        }
-        changes.append(Change("delete", "pack", ref, ref, cascade=cascade))
-    return changes
-
-
-_ORDER = {"pack": 0, "trigger": 1, "sensor": 2}
-
-
-def _ordered(upserts: list[Change]) -> list[Change]:
-    """Packs before the triggers they hold, triggers before the sensors that fire them."""
-    return sorted(upserts, key=lambda change: (_ORDER[change.kind], change.ref))

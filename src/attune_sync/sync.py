@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .model import ActualState, InvalidPack, PackBundle, Problem
-from .planner import PlanOptions, settle_references
+from .planner import PlanOptions
 from .reader import read_tree
+from .settle import settle
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -41,14 +42,17 @@ class Validation:
         return [p for pack in self.invalid for p in pack.problems] + self.warnings
 
 
-def validate(root: str, actual: ActualState, adopt: bool = False) -> Validation:
+def validate(
+    root: str, actual: ActualState, *, database: bool = True, adopt: bool = False
+) -> Validation:
     """Read and settle the tree; refs may resolve to what `actual` holds.
 
+    `database` says whether `actual` came from one (problems then say "or the database").
     `adopt`: a folder naming a pack made outside attune-sync is fine (apply --adopt takes it).
     """
     desired = read_tree(root)
-    valid, invalid = settle_references(desired, actual, adopt=adopt)
-    return Validation(valid, invalid, desired.warnings)
+    settled = settle(desired, actual, database=database, adopt=adopt)
+    return Validation(settled.valid, settled.invalid, desired.warnings + settled.warnings)
 
 
 def plan(engine: Engine, root: str, options: PlanOptions | None = None) -> Plan:

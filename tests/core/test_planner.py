@@ -45,7 +45,7 @@ def sensor(pack: str, name: str, trigger_ref: str, label: str = "S") -> SensorSp
         description="d",
         entrypoint="/s.py",
         runtime_ref="shell",
-        trigger_ref=trigger_ref,
+        trigger_refs=(trigger_ref,),
         source=f"{pack}/sensors/{name}.yaml",
     )
 
@@ -118,9 +118,10 @@ def actual_of(*bundles: PackBundle, unmanaged: tuple[str, ...] = ()) -> ActualSt
                     "description": s.description,
                     "entrypoint": s.entrypoint,
                     "runtime_ref": s.runtime_ref,
-                    "trigger_ref": s.trigger_ref,
+                    "trigger_refs": list(s.trigger_refs),
                     "enabled": s.enabled,
                     "param_schema": s.param_schema,
+                    "config": s.config,
                 },
             )
     return state
@@ -177,7 +178,7 @@ def test_update_lists_only_changed_fields_old_to_new() -> None:
     t1, t2, s1 = plan.changes
     assert [(f.field, f.old, f.new) for f in t1.fields] == [("label", "T", "New")]
     assert [(f.field, f.old, f.new) for f in t2.fields] == [("enabled", True, False)]
-    assert [(f.field, f.old, f.new) for f in s1.fields] == [("trigger_ref", "a.t1", "a.t2")]
+    assert [(f.field, f.old, f.new) for f in s1.fields] == [("trigger_refs", ["a.t1"], ["a.t2"])]
     assert t1.values == {"label": "New"}
 
 
@@ -203,7 +204,13 @@ def test_pack_delete_with_cascade_counts() -> None:
     actual.rule_counts["a"] = 1
     plan = make_plan(desired(B, C, D), actual)
     assert summary(plan) == [("delete", "pack", "a")]
-    assert plan.changes[0].cascade == {"triggers": 2, "sensors": 1, "actions": 4, "rules": 1}
+    assert plan.changes[0].cascade == {
+        "triggers": 2,
+        "sensors": 1,
+        "actions": 4,
+        "rules": 1,
+        "runtimes": 0,  # issue 12: runtimes are counted too
+    }
 
 
 def test_unmanaged_pack_is_never_deleted() -> None:
@@ -274,7 +281,7 @@ def test_sensor_referencing_trigger_of_an_invalid_new_pack_is_invalid() -> None:
     assert set(refs) == {"u", "x"}
     [problem] = refs["u"].problems
     assert problem.path == "u/sensors/s.yaml"
-    assert problem.field == "trigger_ref"
+    assert problem.field == "trigger_types[0]"
     assert problem.message == "trigger 'x.t' does not exist in the packs folder or the database"
 
 
@@ -418,7 +425,7 @@ def test_a_pack_losing_all_its_components_is_held() -> None:
         ("trigger", "a.t2"),
     ]
     assert {h.code for h in plan.held_back} == {"pack_emptied"}
-    assert "all 3 triggers and sensors of pack 'a'" in plan.held_back[0].reason
+    assert "all 3 components of pack 'a'" in plan.held_back[0].reason
     allowed = make_plan(desired(bare_a, B, C, D), actual_of(A, B, C, D), PlanOptions(True))
     assert len(allowed.changes) == 3
 
@@ -580,7 +587,7 @@ def test_a_held_trigger_and_the_sensor_using_it_tell_one_story() -> None:
     [problem] = plan.invalid[0].problems
     assert "being removed" not in problem.message
     assert "pack 'a' no longer declares it" in problem.message
-    assert "its delete is held back while this sensor uses it" in problem.message
+    assert "its delete is held back while it is used here" in problem.message
 
 
 def test_held_back_json_carries_the_code() -> None:
