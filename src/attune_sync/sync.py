@@ -42,13 +42,16 @@ class Validation:
         return [p for pack in self.invalid for p in pack.problems] + self.warnings
 
 
-def validate(root: str, actual: ActualState, *, database: bool = True) -> Validation:
+def validate(
+    root: str, actual: ActualState, *, database: bool = True, adopt: bool = False
+) -> Validation:
     """Read and settle the tree; refs may resolve to what `actual` holds.
 
     `database` says whether `actual` came from one (problems then say "or the database").
+    `adopt`: a folder naming a pack made outside attune-sync is fine (apply --adopt takes it).
     """
     desired = read_tree(root)
-    settled = settle(desired, actual, database=database)
+    settled = settle(desired, actual, database=database, adopt=adopt)
     return Validation(settled.valid, settled.invalid, desired.warnings + settled.warnings)
 
 

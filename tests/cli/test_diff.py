@@ -124,7 +124,8 @@ def test_diff_with_invalid_pack_exits_2(
     assert "+ pack a" in out
     assert "✗ pack 'b' in b/ is invalid and stays as it is:" in out
     assert (
-        "b/pack.yaml:4:8: error: lable: unknown field 'lable' (hint: did you mean `label`?)" in out
+        # Issue 10: an unknown key's column points at the key (it pointed at the value).
+        "b/pack.yaml:4:1: error: lable: unknown field 'lable' (hint: did you mean `label`?)" in out
     )
 
 

@@ -93,7 +93,8 @@ def test_components_are_deleted_users_first() -> None:
     state = _state()
     state.rules["a.r"] = _row("a.r", pack_ref="a", trigger_ref="a.t", action_ref="a.act")
     state.sensors["a.s"] = _row("a.s", pack_ref="a", runtime_ref="a.rt", trigger_refs=["a.t"])
-    plan = make_plan(_desired("a", "b"), state)
+    # Pack a loses all its components: allowed explicitly (issue 10's emptied-pack guard).
+    plan = make_plan(_desired("a", "b"), state, PlanOptions(allow_mass_delete=True))
     assert [(c.kind, c.ref) for c in plan.changes] == [
         ("rule", "a.r"),
         ("sensor", "a.s"),

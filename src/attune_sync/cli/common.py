@@ -62,6 +62,7 @@ def plan_options(values: Values) -> PlanOptions:
     return PlanOptions(
         allow_mass_delete=bool(values["allow_mass_delete"]),
         max_delete_share=float(values["max_delete_share"]),
+        adopt=bool(values["adopt"]),
     )
 
 

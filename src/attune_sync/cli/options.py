@@ -202,7 +202,8 @@ ALLOW_MASS_DELETE = Option(
     "ATTUNE_SYNC_ALLOW_MASS_DELETE",
     parse_switch,
     False,
-    "allow deleting every managed pack, or more than --max-delete-share of them",
+    "allow deleting every managed pack, more than --max-delete-share of the managed packs or "
+    "objects, or every trigger and sensor of a pack that had several",
     switch=True,
 )
 MAX_DELETE_SHARE = Option(
@@ -211,13 +212,24 @@ MAX_DELETE_SHARE = Option(
     "ATTUNE_SYNC_MAX_DELETE_SHARE",
     parse_share,
     DEFAULT_MAX_DELETE_SHARE,
-    "largest share (0-1) of managed packs one run may delete",
+    "largest share (0-1) of managed packs, and of managed objects, one run may delete",
     metavar="SHARE",
+)
+
+ADOPT = Option(
+    "adopt",
+    "--adopt",
+    "ATTUNE_SYNC_ADOPT",
+    parse_switch,
+    False,
+    "take over a pack made outside attune-sync (through the API) when a folder's pack.yaml "
+    "declares its ref; without it that folder is a clash and the pack is left alone",
+    switch=True,
 )
 
 COMMON = (PACKS_DIR, DATABASE, OUTPUT, LOG_FORMAT, LOG_LEVEL)
 """Every command's options."""
-GUARDS = (ALLOW_MASS_DELETE, MAX_DELETE_SHARE)
+GUARDS = (ALLOW_MASS_DELETE, MAX_DELETE_SHARE, ADOPT)
 """The deletion guard's options, for every command that plans."""
 OFFLINE_DATABASE = replace(
     DATABASE,

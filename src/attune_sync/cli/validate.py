@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from .command import USAGE, USAGE_MEANING, Command, ExitCode
 from .common import CommonSettings, colour, fail
-from .options import LOG_FORMAT, LOG_LEVEL, OFFLINE_DATABASE, OUTPUT, PACKS_DIR, Values
+from .options import ADOPT, LOG_FORMAT, LOG_LEVEL, OFFLINE_DATABASE, OUTPUT, PACKS_DIR, Values
 
 if TYPE_CHECKING:
     from ..model import ActualState
@@ -23,10 +23,12 @@ class ValidateExit(ExitCode):
 @dataclass(frozen=True, slots=True)
 class ValidateSettings:
     common: CommonSettings
+    adopt: bool = False
+    """With --database: a folder naming an API-made pack is fine (apply --adopt takes it)."""
 
     @classmethod
     def from_values(cls, values: Values) -> ValidateSettings:
-        return cls(CommonSettings.from_values(values))
+        return cls(CommonSettings.from_values(values), adopt=bool(values["adopt"]))
 
 
 def run(settings: ValidateSettings) -> int:
@@ -42,7 +44,9 @@ def run(settings: ValidateSettings) -> int:
         trouble += (DatabaseError,)
     try:
         actual = _actual_state(common.database)
-        checked = validate(common.packs_dir, actual, database=bool(common.database))
+        checked = validate(
+            common.packs_dir, actual, database=bool(common.database), adopt=settings.adopt
+        )
     except trouble as error:
         return fail(common.output, str(error), ValidateExit.TROUBLE)
     valid, invalid, problems = checked.valid, checked.invalid, checked.problems
@@ -87,7 +91,7 @@ def _actual_state(database: str | None) -> ActualState:
 COMMAND = Command(
     name="validate",
     summary="check pack files; no database needed",
-    options=(PACKS_DIR, OFFLINE_DATABASE, OUTPUT, LOG_FORMAT, LOG_LEVEL),
+    options=(PACKS_DIR, OFFLINE_DATABASE, OUTPUT, LOG_FORMAT, LOG_LEVEL, ADOPT),
     exits=ValidateExit,
     settings=ValidateSettings.from_values,
     run=run,

@@ -215,7 +215,7 @@ class _Applier:
             )
 
     def _values(self, kind: Kind, change: Change) -> dict[str, Any]:
-        values = dict(change.values or {})
+        values = change.written_values()
         unknown = set(values) - set(FIELDS_BY_KIND[kind])
         if unknown:
             raise ApplyError(f"{kind} {change.ref!r}: unknown fields {sorted(unknown)}")
