@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, func, select
 
 from attune_sync.db import schema as t
+from attune_sync.db.changes import read_db_version as read_db_version
 from attune_sync.model import (
     PACK_FIELDS,
     SENSOR_FIELDS,
@@ -36,11 +37,6 @@ def load_actual(conn: Connection) -> ActualState:
     state.rule_trigger_refs = _rule_trigger_refs(conn)
     state.rule_action_packs = _rule_action_packs(conn)
     return state
-
-
-def read_db_version(conn: Connection) -> int:
-    """A number that every write to the synced tables, by anyone, increases."""
-    return int(conn.execute(select(t.sync_db_version.c.version)).scalar_one())
 
 
 def _values(row: Row[Any], fields: tuple[str, ...]) -> dict[str, Any]:
