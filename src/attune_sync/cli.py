@@ -12,12 +12,14 @@ import structlog
 
 from . import render
 from .daemon.commands import add_status_parser, add_watch_parser, cmd_status, cmd_watch
-from .db.engine import DEFAULT_DATABASE_URL, DatabaseError, make_engine, mask_url
+from .db.engine import DEFAULT_DATABASE_URL, DatabaseError, DatabaseTooNew, make_engine, mask_url
 from .db.migrate import upgrade
+from .db.reading import ReadOnlyDatabase, open_for_reading
 from .db.schema import BUILTIN_RUNTIMES
-from .db.state import load_actual
+from .dboptions import add_database_options, add_history_option, engine_options
 from .envvars import env_default, env_flag
 from .logs import configure_logging
+from .model import ActualState
 from .planner import DEFAULT_MAX_DELETE_SHARE, PlanOptions, settle_references
 from .reader import TreeChanged, TreeUnreadable, read_tree
 from .sync import dry_run, offline_state, sync
@@ -55,6 +57,7 @@ def add_common_options(sub: argparse.ArgumentParser, database_default: str | Non
         metavar="URL",
         help=f"SQLAlchemy URL (env ATTUNE_SYNC_DATABASE_URL, default {DEFAULT_DATABASE_URL})",
     )
+    add_database_options(sub)
     sub.add_argument("--output", choices=("text", "json"), default="text")
     sub.add_argument(
         "--log-format",
@@ -95,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     apply = commands.add_parser("apply", help="make the database equal to the packs folder")
     add_common_options(apply, DEFAULT_DATABASE_URL)
     add_guard_options(apply)
+    add_history_option(apply)
     add_watch_parser(commands, add_common_options, add_guard_options)
     add_status_parser(commands, add_common_options)
     return parser
@@ -131,16 +135,29 @@ def _fail(args: argparse.Namespace, message: str, code: int) -> int:
     return code
 
 
+def _note(database: ReadOnlyDatabase) -> None:
+    if database.note:
+        print(f"note: {database.note} (database {database.url})", file=sys.stderr)
+
+
+def _read_actual(database: ReadOnlyDatabase | None) -> ActualState:
+    """The database's state; without a database, what validation assumes (built-in runtimes)."""
+    if database is None:
+        return offline_state(BUILTIN_RUNTIMES)
+    try:
+        return database.load_actual()
+    finally:
+        database.dispose()
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     try:
         desired = read_tree(args.packs_dir)
+        database = None
         if args.database:
-            engine = make_engine(args.database)
-            upgrade(engine)
-            with engine.connect() as conn:
-                actual = load_actual(conn)
-        else:
-            actual = offline_state(BUILTIN_RUNTIMES)
+            database = open_for_reading(args.database, **engine_options(args))
+            _note(database)
+        actual = _read_actual(database)
     except (TreeUnreadable, TreeChanged, DatabaseError) as error:
         return _fail(args, str(error), EXIT_TROUBLE)
     valid, invalid = settle_references(desired, actual)
@@ -160,12 +177,19 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
+    # Opened read-only: a diff never creates, migrates or writes anything.
     try:
-        engine = make_engine(args.database)
-        upgrade(engine)
-        plan = dry_run(engine, args.packs_dir, _options(args))
+        database = open_for_reading(args.database, **engine_options(args))
+        try:
+            _note(database)
+            plan = dry_run(database, args.packs_dir, _options(args))
+        finally:
+            database.dispose()
     except (TreeUnreadable, TreeChanged, DatabaseError) as error:
         return _fail(args, f"{error}; nothing was compared", EXIT_TROUBLE)
+    except Exception as error:  # exit 1 means "changes pending": a crash must not say that
+        log.exception("diff failed")
+        return _fail(args, f"diff failed: {type(error).__name__}: {error}", EXIT_TROUBLE)
     if args.output == "json":
         print(render.dumps(render.plan_json(plan)))
     else:
@@ -177,8 +201,10 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 def cmd_apply(args: argparse.Namespace) -> int:
     try:
-        engine = make_engine(args.database)
+        engine = make_engine(args.database, **engine_options(args))
         upgrade(engine)
+    except DatabaseTooNew as error:
+        return _fail(args, f"{error}; nothing was applied", EXIT_TROUBLE)
     except DatabaseError as error:
         return _fail(args, f"{error}; nothing was applied", EXIT_FAILED)
     try:

@@ -28,6 +28,7 @@ import structlog
 from sqlalchemy import Engine
 
 from .db.apply import apply_plan
+from .db.orphans import remove_orphans
 from .db.runs import record_run
 from .db.state import load_actual, read_db_version
 from .model import ActualState, DesiredState, Plan
@@ -155,6 +156,8 @@ class Reconciler:
                 version = read_db_version(conn)
                 actual = self.actual
                 if actual is None or version != self.db_version:
+                    if remove_orphans(conn):  # left by a delete without its cascade
+                        version = read_db_version(conn)
                     actual = load_actual(conn)
                 elif scope is None:
                     scope = self._scope(desired, actual)

@@ -10,8 +10,7 @@ from __future__ import annotations
 import structlog
 from sqlalchemy import Engine
 
-from .db.engine import for_reading
-from .db.state import load_actual
+from .db.reading import ReadOnlyDatabase
 from .model import ActualState, Plan
 from .outcome import LockTaker, RunOutcome
 from .planner import PlanOptions, make_plan
@@ -21,12 +20,10 @@ from .reconciler import Reconciler
 log = structlog.get_logger(__name__)
 
 
-def dry_run(engine: Engine, root: str, options: PlanOptions | None = None) -> Plan:
-    """The plan a sync would apply now. Changes nothing."""
+def dry_run(database: ReadOnlyDatabase, root: str, options: PlanOptions | None = None) -> Plan:
+    """The plan a sync would apply now. Changes nothing (the database is opened read-only)."""
     desired = read_tree(root)
-    with engine.connect() as conn:
-        actual = load_actual(for_reading(conn))
-    return make_plan(desired, actual, options)
+    return make_plan(desired, database.load_actual(), options)
 
 
 def sync(

@@ -19,7 +19,9 @@ import structlog
 from sqlalchemy.exc import SQLAlchemyError
 
 from .. import render
-from ..db.engine import DEFAULT_DATABASE_URL, DatabaseError, for_reading, make_engine
+from ..db.engine import DEFAULT_DATABASE_URL, DatabaseError
+from ..db.reading import open_for_reading
+from ..dboptions import add_history_option, engine_options
 from ..envvars import env_default, env_flag
 from ..planner import PlanOptions
 from .settings import (
@@ -64,6 +66,7 @@ def add_watch_parser(
     )
     common(watch, DEFAULT_DATABASE_URL)
     guards(watch)
+    add_history_option(watch)
     add = watch.add_argument
     add(
         "--quiet-period",
@@ -150,6 +153,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     return Settings(
         packs_dir=args.packs_dir,
         database_url=args.database,
+        db_schema=args.db_schema,
+        history_limit=args.history_limit,
         options=PlanOptions(
             allow_mass_delete=args.allow_mass_delete, max_delete_share=args.max_delete_share
         ),
@@ -204,18 +209,21 @@ def cmd_status(args: argparse.Namespace) -> int:
     from .status import needs_attention, read_status, render_status
 
     try:
-        engine = make_engine(args.database)
+        # Read-only: status never creates a database file, a schema or a table.
+        database = open_for_reading(args.database, **engine_options(args))
     except DatabaseError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_TROUBLE
+    status = None
     try:
-        with engine.connect() as conn:
-            status = read_status(for_reading(conn), args.runs)
+        if database.engine is not None:
+            with database.connect() as conn:
+                status = read_status(conn, args.runs)
     except SQLAlchemyError as error:
         print(f"error: cannot read the database: {error}", file=sys.stderr)
         return EXIT_TROUBLE
     finally:
-        engine.dispose()
+        database.dispose()
     if status is None:
         message = "no sync has run against this database yet"
         if args.output == "json":

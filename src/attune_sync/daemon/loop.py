@@ -64,7 +64,12 @@ class Daemon:
         self.settings = settings
         self._own_engine = engine is None
         # check=False: an unreachable database at start is retried in run(), not fatal.
-        self.engine = engine or make_engine(settings.database_url, check=False)
+        self.engine = engine or make_engine(
+            settings.database_url,
+            check=False,
+            schema=settings.db_schema,
+            history_limit=settings.history_limit,
+        )
         self.metrics = Metrics()
         self.state = DaemonState()
         self.reconciler = Reconciler(

@@ -12,9 +12,9 @@ a single writer at a time anyway, the triggers bump the counter row itself.
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from attune_sync.db import schema as t
 from attune_sync.db.migrate import fresh_counter_value, repair_change_counter
@@ -46,7 +46,7 @@ def begin_own_writes(conn: Connection) -> None:
     """Silence the change triggers for this transaction's writes; `end_own_writes` counts them.
 
     Other transactions keep counting theirs. Besides saving a counter update per statement,
-    this lets the daemon tell its own writes from everybody else's.
+    this lets the daemon tell its own writes from everybody else's. Idempotent.
     """
     if conn.dialect.name == "postgresql":
         conn.execute(select(func.set_config(OWN_WRITES_SETTING, "on", True)))
@@ -59,14 +59,14 @@ def begin_own_writes(conn: Connection) -> None:
 
 
 def end_own_writes(conn: Connection) -> None:
-    """Count this transaction's writes once."""
+    """Count this transaction's writes once, on the counter row only attune-sync updates."""
+    values: dict[str, Any] = {"version": t.sync_db_version.c.version + 1}
     if conn.dialect.name == "postgresql":
         conn.execute(select(func.set_config(OWN_WRITES_SETTING, "off", True)))
-        own = pg_insert(t.sync_change).values(txid=func.txid_current())
-        conn.execute(own.on_conflict_do_nothing())
-        return
-    version = t.sync_db_version.c.version
-    conn.execute(update(t.sync_db_version).values(applying=0, version=version + 1))
+    else:
+        values["applying"] = 0
+    if not conn.execute(update(t.sync_db_version).values(**values)).rowcount:
+        repair_change_counter(conn)
 
 
 def fold_changes(conn: Connection) -> None:

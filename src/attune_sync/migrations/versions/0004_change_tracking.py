@@ -10,7 +10,7 @@ waited on each other and on attune-sync's applies, and could deadlock. Now each 
 transaction notes itself once, under its own key, in `sync_change` (rows of different
 transactions never conflict); attune-sync's syncs fold those rows into `sync_db_version`,
 and the change count is the counter plus the rows not folded yet. attune-sync's own apply
-marks its transaction (a transaction-local setting) and notes itself once.
+marks its transaction (a transaction-local setting) and adds one to the counter itself.
 
 SQLite has a single writer at a time, so its triggers keep bumping the counter directly.
 
