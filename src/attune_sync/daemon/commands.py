@@ -19,7 +19,7 @@ import structlog
 from sqlalchemy.exc import SQLAlchemyError
 
 from .. import render
-from ..db.engine import DEFAULT_DATABASE_URL, DatabaseError
+from ..db.engine import DEFAULT_DATABASE_URL, DatabaseError, DatabaseTooNew
 from ..db.reading import open_for_reading
 from ..dboptions import add_history_option, engine_options
 from ..envvars import env_default, env_flag
@@ -183,6 +183,9 @@ def cmd_watch(args: argparse.Namespace) -> int:
     def body() -> None:
         try:
             daemon.run()
+        except DatabaseTooNew as error:
+            crashed.append(error)
+            log.error("cannot use the database", error=str(error))
         except BaseException as error:
             crashed.append(error)
             log.exception("daemon crashed")
@@ -202,6 +205,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
             log.error("run did not end after cancel; exiting anyway (its transaction dies)")
             sys.stderr.flush()
             os._exit(EXIT_CRASHED)
+    if crashed and isinstance(crashed[0], DatabaseTooNew):
+        return EXIT_TROUBLE
     return EXIT_CRASHED if crashed else EXIT_OK
 
 

@@ -19,7 +19,7 @@ import structlog
 from sqlalchemy import Connection, Engine, exists, select
 
 from ..db import schema as t
-from ..db.engine import for_reading, make_engine
+from ..db.engine import DatabaseTooNew, for_reading, make_engine
 from ..db.migrate import upgrade
 from ..db.runs import COMMITTED_RESULTS
 from ..db.state import load_actual
@@ -187,6 +187,8 @@ class Daemon:
         if not self._prepared:
             try:
                 upgrade(self.engine)
+            except DatabaseTooNew:
+                raise  # no retry can help: this version must not touch that database
             except Exception as error:
                 self._db_failed("database not ready (will retry)", error)
                 return self._backoff.next()
