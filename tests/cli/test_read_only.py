@@ -94,11 +94,14 @@ def test_a_database_of_a_newer_attune_sync_is_refused(
             conn.execute(text("UPDATE alembic_version SET version_num = '0099'"))
     finally:
         engine.dispose()
-    for command in ("diff", "validate", "apply", "status"):
-        code, out, err = _stderr(capsys, command, str(BUNDLED), "--database", db_url)
-        if command == "status":
-            code, out, err = _stderr(capsys, command, "--database", db_url)
-        assert code == 2, (command, out, err)
+    for argv in (
+        ["diff", str(BUNDLED)],
+        ["validate", str(BUNDLED)],
+        ["apply", str(BUNDLED)],
+        ["status"],
+    ):
+        code, out, err = _stderr(capsys, *argv, "--database", db_url)
+        assert code == 2, (argv, out, err)
         assert "is newer than this attune-sync" in err + out
         assert "'0099'" in err + out
         assert "Traceback" not in err

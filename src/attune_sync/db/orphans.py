@@ -25,7 +25,7 @@ log = structlog.get_logger(__name__)
 
 @dataclass(slots=True)
 class Orphans:
-    """Ids to remove, by table (in an order foreign keys allow)."""
+    """Ids to remove, by table name (`remove_orphans` deletes in an order foreign keys allow)."""
 
     ids: dict[str, set[int]] = field(default_factory=dict)
     kept: list[str] = field(default_factory=list)
