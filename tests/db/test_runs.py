@@ -4,11 +4,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, insert
 
 from attune_sync.db.engine import DEFAULT_HISTORY_LIMIT, make_engine
 from attune_sync.db.migrate import upgrade
 from attune_sync.db.runs import recent_runs, record_run
+from attune_sync.db.schema import sync_run
 
 from .factories import T0, T1
 
@@ -127,12 +128,16 @@ def test_history_is_pruned_to_the_limit(db_url: str) -> None:
 
 def test_history_limit_zero_keeps_everything(db_url: str) -> None:
     engine = make_engine(db_url, history_limit=0)
+    total = DEFAULT_HISTORY_LIMIT + 2
     try:
         upgrade(engine)
         with engine.begin() as conn:
-            for n in range(DEFAULT_HISTORY_LIMIT + 2):
-                _idle(conn, T0, revision=str(n))
+            conn.execute(
+                insert(sync_run),
+                [{"started_at": T0, "result": "noop", "revision": str(n)} for n in range(total)],
+            )
+            _idle(conn, T1)
         with engine.connect() as conn:
-            assert len(recent_runs(conn, DEFAULT_HISTORY_LIMIT + 10)) == DEFAULT_HISTORY_LIMIT + 2
+            assert len(recent_runs(conn, total + 10)) == total + 1
     finally:
         engine.dispose()

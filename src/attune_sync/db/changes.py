@@ -78,6 +78,8 @@ def fold_changes(conn: Connection) -> None:
     """
     if repair_change_counter(conn) or conn.dialect.name != "postgresql":
         return
+    if conn.execute(select(t.sync_change.c.txid).limit(1)).first() is None:
+        return  # nothing to fold: leave the counter row (and the WAL) alone
     gone = delete(t.sync_change).returning(t.sync_change.c.txid).cte("gone")
     folded = select(func.count()).select_from(gone).scalar_subquery()
     conn.execute(
