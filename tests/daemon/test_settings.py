@@ -84,3 +84,36 @@ def test_switches_read_the_same_words_everywhere(monkeypatch: pytest.MonkeyPatch
         assert env_flag("ATTUNE_SYNC_X")
     monkeypatch.setenv("ATTUNE_SYNC_X", "0")
     assert not env_flag("ATTUNE_SYNC_X")
+
+
+def test_database_settings_reach_the_daemon(
+    monkeypatch: pytest.MonkeyPatch, pg_url: str, tmp_path: Path
+) -> None:
+    defaults = settings_from_args(_parse([]))
+    assert (defaults.db_schema, defaults.history_limit) == (None, 1000)
+    monkeypatch.setenv("ATTUNE_SYNC_DB_SCHEMA", "sync")
+    monkeypatch.setenv("ATTUNE_SYNC_HISTORY_LIMIT", "5")
+    settings = settings_from_args(_parse(["--database", pg_url, "--listen", "off"]))
+    assert (settings.db_schema, settings.history_limit) == ("sync", 5)
+    from attune_sync.daemon import Daemon
+    from attune_sync.db.engine import HISTORY_LIMIT_OPTION, SCHEMA_OPTION
+
+    daemon = Daemon(settings)
+    try:
+        options = daemon.engine.get_execution_options()
+        assert (options[SCHEMA_OPTION], options[HISTORY_LIMIT_OPTION]) == ("sync", 5)
+        with daemon.engine.connect() as conn:
+            assert conn.exec_driver_sql("SHOW search_path").scalar() == "sync"
+    finally:
+        daemon.engine.dispose()
+
+
+@pytest.mark.parametrize("value", ["-1", "many", "1.5"])
+def test_a_bad_history_limit_is_a_usage_error(
+    value: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ATTUNE_SYNC_HISTORY_LIMIT", value)
+    with pytest.raises(SystemExit) as caught:
+        main(["apply", "packs"])
+    assert caught.value.code == 64
+    assert "ATTUNE_SYNC_HISTORY_LIMIT" in capsys.readouterr().err
