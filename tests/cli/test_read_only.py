@@ -9,11 +9,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect, text
 
-from attune_sync import sync as sync_module
 from attune_sync.cli import main
 from attune_sync.db.engine import make_engine
 from attune_sync.db.migrate import current_revision, downgrade, head_revision, upgrade
-from cli.helpers import BUNDLED, assert_untouched, run, run_json
+from cli.helpers import BUNDLED, assert_untouched, run
 
 
 def _stderr(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -105,18 +104,6 @@ def test_a_database_of_a_newer_attune_sync_is_refused(
         assert "is newer than this attune-sync" in err + out
         assert "'0099'" in err + out
         assert "Traceback" not in err
-
-
-def test_a_crash_in_diff_exits_2(
-    sqlite_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def broken(*_args: object, **_kwargs: object) -> None:
-        raise RuntimeError("planner bug")
-
-    monkeypatch.setattr(sync_module, "make_plan", broken)
-    code, document = run_json(capsys, "diff", str(BUNDLED), "--database", sqlite_url)
-    assert code == 2
-    assert document == {"error": "diff failed: RuntimeError: planner bug"}
 
 
 def test_db_schema_keeps_the_tables_apart(pg_url: str, capsys: pytest.CaptureFixture[str]) -> None:

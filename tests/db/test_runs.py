@@ -6,10 +6,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, Engine, insert
 
-from attune_sync.db.engine import DEFAULT_HISTORY_LIMIT, make_engine
+from attune_sync.db.engine import make_engine
 from attune_sync.db.migrate import upgrade
 from attune_sync.db.runs import recent_runs, record_run
 from attune_sync.db.schema import sync_run
+from attune_sync.db.settings import DEFAULT_HISTORY_LIMIT
 
 from .factories import T0, T1
 

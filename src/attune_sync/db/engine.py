@@ -13,6 +13,8 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
+from attune_sync.db.settings import DEFAULT_HISTORY_LIMIT, check_schema_name
+
 DEFAULT_DATABASE_URL = "sqlite:///attune-sync.db"
 """A database file in the current directory."""
 
@@ -32,11 +34,8 @@ _SQLITE_BEGIN_MODES = frozenset({"DEFERRED", "IMMEDIATE", "EXCLUSIVE"})
 
 HISTORY_LIMIT_OPTION = "attune_sync_history_limit"
 """Execution option: how many `sync_run` rows to keep (see `db.runs`); 0 keeps them all."""
-DEFAULT_HISTORY_LIMIT = 1000
 SCHEMA_OPTION = "attune_sync_schema"
 """Execution option naming the PostgreSQL schema given to `make_engine` (None: default)."""
-
-_SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
 _ESCAPED_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
@@ -67,16 +66,6 @@ class DatabaseError(Exception):
 
 class DatabaseTooNew(DatabaseError):
     """The database was migrated by a newer attune-sync: this version must not touch it."""
-
-
-def check_schema_name(name: str) -> str:
-    """`name` if it can be attune-sync's PostgreSQL schema, else ValueError saying why."""
-    if not _SCHEMA_NAME.fullmatch(name):
-        raise ValueError(
-            f"database schema name {name!r}: use 1-63 lower-case letters, digits and _, "
-            "not starting with a digit (e.g. attune_sync)"
-        )
-    return name
 
 
 def mask_url(url: str | URL) -> str:

@@ -15,8 +15,9 @@ from typing import Any, Literal, get_args
 from sqlalchemy import Connection, Row, delete, insert, select, update
 
 from attune_sync.db.changes import fold_changes
-from attune_sync.db.engine import DEFAULT_HISTORY_LIMIT, HISTORY_LIMIT_OPTION
+from attune_sync.db.engine import HISTORY_LIMIT_OPTION
 from attune_sync.db.schema import sync_run
+from attune_sync.db.settings import DEFAULT_HISTORY_LIMIT
 
 RunResult = Literal["applied", "noop", "invalid", "held_back", "failed", "dry_run"]
 RUN_RESULTS: frozenset[str] = frozenset(get_args(RunResult))
