@@ -186,3 +186,18 @@ def test_an_apply_counts_its_own_writes_once(engine: Engine) -> None:
         conn.execute(t.pack.update().where(t.pack.c.ref == "a").values(label="by hand"))
     with engine.begin() as conn:
         assert read_db_version(conn) > before + 1  # someone else's write is counted
+
+
+def test_sqlite_tables_keep_autoincrement_after_every_migration(sqlite_url: str) -> None:
+    # Ids of deleted rows are never reused (as with PostgreSQL's sequences); a batch rebuild
+    # of a table in a migration would silently drop AUTOINCREMENT.
+    engine = make_engine(sqlite_url)
+    try:
+        upgrade(engine)
+        with engine.connect() as conn:
+            tables = dict(conn.exec_driver_sql("SELECT name, sql FROM sqlite_master").all())
+        for name, table in t.metadata.tables.items():
+            if table.dialect_options["sqlite"]["autoincrement"]:
+                assert "AUTOINCREMENT" in tables[name], name
+    finally:
+        engine.dispose()

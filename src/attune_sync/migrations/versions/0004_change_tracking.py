@@ -70,10 +70,11 @@ def upgrade() -> None:
         sa.Column("txid", sa.BigInteger(), nullable=False, autoincrement=False),
         sa.PrimaryKeyConstraint("txid", name="pk_sync_change"),
     )
-    with op.batch_alter_table("sync_run") as batch:
-        batch.add_column(
-            sa.Column("run_count", sa.Integer(), nullable=False, server_default=sa.text("1"))
-        )
+    # A plain ADD COLUMN (no batch rebuild): a rebuilt SQLite table would lose AUTOINCREMENT.
+    op.add_column(
+        "sync_run",
+        sa.Column("run_count", sa.Integer(), nullable=False, server_default=sa.text("1")),
+    )
     if op.get_bind().dialect.name != "postgresql":
         return
     _drop_triggers("sync_db_version")
