@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,10 @@ def test_diff_and_validate_create_nothing(db_url: str, capsys: pytest.CaptureFix
     assert "Plan: 27 to add" in out
     assert "note: " in err
     assert "compared against an empty database" in err
+    code, out, _ = _stderr(capsys, "diff", str(BUNDLED), "--database", db_url, "--output", "json")
+    assert code == 1
+    [note] = json.loads(out)["notes"]
+    assert "compared against an empty database" in note
     code, _, err = _stderr(capsys, "validate", str(BUNDLED), "--database", db_url)
     assert code == 0
     assert "compared against an empty database" in err

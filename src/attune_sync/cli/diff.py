@@ -54,7 +54,10 @@ def run(settings: DiffSettings) -> int:
     finally:
         database.dispose()  # a process may run several commands (tests, the API)
     if output == "json":
-        print(render.dumps(render.plan_json(plan)))
+        document = render.plan_json(plan)
+        if database.note:  # also on stderr; here for machines reading only stdout
+            document["notes"] = [database.note]
+        print(render.dumps(document))
     else:
         print(render.render_plan(plan, colour()))
     if plan.invalid:
