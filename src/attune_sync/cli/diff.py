@@ -38,7 +38,7 @@ def run(settings: DiffSettings) -> int:
     from ..db.engine import DatabaseError
     from ..db.reading import open_for_reading
     from ..reader import TreeChanged, TreeUnreadable
-    from ..sync import dry_run
+    from ..sync import plan_read_only
 
     output = settings.common.output
     try:
@@ -48,7 +48,7 @@ def run(settings: DiffSettings) -> int:
         return fail(output, f"{error}; nothing was compared", DiffExit.TROUBLE)
     try:
         note(database)
-        plan = dry_run(database, settings.common.packs_dir, settings.options)
+        plan = plan_read_only(database, settings.common.packs_dir, settings.options)
     except (TreeUnreadable, TreeChanged, DatabaseError) as error:
         return fail(output, f"{error}; nothing was compared", DiffExit.TROUBLE)
     finally:

@@ -79,9 +79,9 @@ def run(settings: StatusSettings) -> int:
 def _report(settings: StatusSettings) -> dict[str, Any]:
     from sqlalchemy.exc import SQLAlchemyError
 
-    from ..daemon.status import needs_attention, read_status
     from ..db.engine import DatabaseError, mask_url
     from ..db.reading import open_for_reading
+    from ..status import needs_attention, read_status
 
     missing = missing_sqlite_file(settings.database)
     if missing is not None:
@@ -138,10 +138,10 @@ def missing_sqlite_file(url: str) -> str | None:
 
 def _pending(database: ReadOnlyDatabase, packs_dir: str, options: PlanOptions) -> dict[str, Any]:
     from ..reader import TreeChanged, TreeUnreadable
-    from ..sync import dry_run
+    from ..sync import plan_read_only
 
     try:
-        plan = dry_run(database, packs_dir, options)
+        plan = plan_read_only(database, packs_dir, options)
     except (TreeUnreadable, TreeChanged) as error:
         raise StatusTrouble(f"{error}; nothing was compared") from None
     return _pending_summary(plan, packs_dir)
@@ -160,7 +160,7 @@ def _pending_summary(plan: Plan, packs_dir: str) -> dict[str, Any]:
 
 
 def _render(report: dict[str, Any]) -> str:
-    from ..daemon.status import render_status
+    from ..status import render_status
 
     lines = [f"Database: {report['database']}", "", render_status(report)]
     pending = report.get("pending")

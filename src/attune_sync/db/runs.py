@@ -19,10 +19,11 @@ from attune_sync.db.engine import HISTORY_LIMIT_OPTION
 from attune_sync.db.schema import sync_run
 from attune_sync.db.settings import DEFAULT_HISTORY_LIMIT
 
-RunResult = Literal["applied", "noop", "invalid", "held_back", "failed", "dry_run"]
+RunResult = Literal["applied", "noop", "invalid", "held_back", "failed"]
+"""The results the history holds: attune_sync.runs.HISTORY_RESULTS, as a type."""
 RUN_RESULTS: frozenset[str] = frozenset(get_args(RunResult))
 COMMITTED_RESULTS: tuple[RunResult, ...] = ("applied", "noop", "invalid", "held_back")
-"""Results of runs whose transaction committed."""
+"""Results of runs whose transaction committed (attune_sync.runs.COMMITTED_RESULTS)."""
 
 _SAME_AS_BEFORE = ("result", "revision", "held_back", "invalid", "details")
 
