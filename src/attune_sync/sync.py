@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .model import ActualState, InvalidPack, PackBundle, Problem
-from .planner import PlanOptions, settle_references
+from .planner import PlanOptions
 from .reader import read_tree
+from .settle import settle
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -42,11 +43,14 @@ class Validation:
         return [p for pack in self.invalid for p in pack.problems] + self.warnings
 
 
-def validate(root: str, actual: ActualState) -> Validation:
-    """Read and settle the tree; refs may resolve to what `actual` holds."""
+def validate(root: str, actual: ActualState, *, database: bool = True) -> Validation:
+    """Read and settle the tree; refs may resolve to what `actual` holds.
+
+    `database` says whether `actual` came from one (problems then say "or the database").
+    """
     desired = read_tree(root)
-    valid, invalid = settle_references(desired, actual)
-    return Validation(valid, invalid, desired.warnings)
+    settled = settle(desired, actual, database=database)
+    return Validation(settled.valid, settled.invalid, desired.warnings + settled.warnings)
 
 
 def plan(engine: Engine, root: str, options: PlanOptions | None = None) -> Plan:
@@ -62,12 +66,12 @@ def plan_read_only(
     database: ReadOnlyDatabase, root: str, options: PlanOptions | None = None
 ) -> Plan:
     """`plan` against a database opened by `db.reading.open_for_reading`: nothing is created
-    or migrated, and a database without attune-sync's tables plans as empty."""
-    if database.engine is not None:
-        return plan(database.engine, root, options)
+    or migrated, a database without attune-sync's tables plans as empty, and one whose older
+    schema cannot be read says that `apply` upgrades it."""
     from .planner import make_plan
 
-    return make_plan(read_tree(root), database.load_actual(), options)
+    # What Reconciler.plan does, with the database's own read: its errors name an old schema.
+    return make_plan(read_tree(root), database.load_actual(), options or PlanOptions())
 
 
 def apply(

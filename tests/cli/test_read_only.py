@@ -8,12 +8,19 @@ import json
 from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
 from attune_sync.cli import main
 from attune_sync.db.engine import make_engine
-from attune_sync.db.migrate import current_revision, downgrade, head_revision, upgrade
-from cli.helpers import BUNDLED, assert_untouched, run
+from attune_sync.db.migrate import (
+    alembic_config,
+    current_revision,
+    downgrade,
+    head_revision,
+    upgrade,
+)
+from cli.helpers import assert_untouched, run
 
 
 def _stderr(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -23,17 +30,19 @@ def _stderr(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, s
     return code, out, err
 
 
-def test_diff_and_validate_create_nothing(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = _stderr(capsys, "diff", str(BUNDLED), "--database", db_url)
+def test_diff_and_validate_create_nothing(
+    bundled: Path, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = _stderr(capsys, "diff", str(bundled), "--database", db_url)
     assert code == 1
-    assert "Plan: 27 to add" in out
+    assert "to add, 0 to change, 0 to destroy." in out
     assert "note: " in err
     assert "compared against an empty database" in err
-    code, out, _ = _stderr(capsys, "diff", str(BUNDLED), "--database", db_url, "--output", "json")
+    code, out, _ = _stderr(capsys, "diff", str(bundled), "--database", db_url, "--output", "json")
     assert code == 1
     [note] = json.loads(out)["notes"]
     assert "compared against an empty database" in note
-    code, _, err = _stderr(capsys, "validate", str(BUNDLED), "--database", db_url)
+    code, _, err = _stderr(capsys, "validate", str(bundled), "--database", db_url)
     assert code == 0
     assert "compared against an empty database" in err
     code, _, _ = _stderr(capsys, "status", "--database", db_url)
@@ -41,32 +50,42 @@ def test_diff_and_validate_create_nothing(db_url: str, capsys: pytest.CaptureFix
     assert_untouched(db_url)
 
 
-def test_diff_does_not_migrate(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+def _previous_revision() -> str:
+    """The revision just before this version's newest."""
+    script = ScriptDirectory.from_config(alembic_config())
+    previous = script.get_revision(head_revision()).down_revision
+    assert isinstance(previous, str)
+    return previous
+
+
+def test_diff_does_not_migrate(
+    bundled: Path, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     engine = make_engine(db_url)
+    previous = _previous_revision()
     try:
-        upgrade(engine, "0002")
-        code, out, err = _stderr(capsys, "diff", str(BUNDLED), "--database", db_url)
+        upgrade(engine, previous)
+        code, out, err = _stderr(capsys, "diff", str(bundled), "--database", db_url)
         assert code == 1
-        assert "Plan: 27 to add" in out
+        assert "to add, 0 to change, 0 to destroy." in out
         assert f"upgrade it to {head_revision()!r}" in err
-        assert current_revision(engine) == "0002"
-        assert "sync_change" not in inspect(engine).get_table_names()
+        assert current_revision(engine) == previous
     finally:
         engine.dispose()
 
 
 def test_sqlite_diff_leaves_the_file_as_it_was(
-    sqlite_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    bundled: Path, sqlite_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert run(capsys, "apply", str(BUNDLED), "--database", sqlite_url)[0] == 0
+    assert run(capsys, "apply", str(bundled), "--database", sqlite_url)[0] == 0
     database = tmp_path / "attune-sync.db"
     before = hashlib.sha256(database.read_bytes()).hexdigest()
-    assert run(capsys, "diff", str(BUNDLED), "--database", sqlite_url)[0] == 0
+    assert run(capsys, "diff", str(bundled), "--database", sqlite_url)[0] == 0
     assert hashlib.sha256(database.read_bytes()).hexdigest() == before
 
 
 def test_tables_of_the_same_names_are_refused_by_name(
-    db_url: str, capsys: pytest.CaptureFixture[str]
+    bundled: Path, db_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     engine = make_engine(db_url)
     try:
@@ -77,7 +96,7 @@ def test_tables_of_the_same_names_are_refused_by_name(
     finally:
         engine.dispose()
     for command, exit_code in (("diff", 2), ("validate", 2), ("apply", 1)):
-        code, out, err = _stderr(capsys, command, str(BUNDLED), "--database", db_url)
+        code, out, err = _stderr(capsys, command, str(bundled), "--database", db_url)
         assert code == exit_code, (command, out, err)
         assert "already holds tables named pack, trigger that attune-sync did not create" in err
         assert "--db-schema" in err
@@ -89,7 +108,7 @@ def test_tables_of_the_same_names_are_refused_by_name(
 
 
 def test_a_database_of_a_newer_attune_sync_is_refused(
-    db_url: str, capsys: pytest.CaptureFixture[str]
+    bundled: Path, db_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     engine = make_engine(db_url)
     try:
@@ -99,9 +118,9 @@ def test_a_database_of_a_newer_attune_sync_is_refused(
     finally:
         engine.dispose()
     for argv in (
-        ["diff", str(BUNDLED)],
-        ["validate", str(BUNDLED)],
-        ["apply", str(BUNDLED)],
+        ["diff", str(bundled)],
+        ["validate", str(bundled)],
+        ["apply", str(bundled)],
         ["status"],
     ):
         code, out, err = _stderr(capsys, *argv, "--database", db_url)
@@ -111,15 +130,17 @@ def test_a_database_of_a_newer_attune_sync_is_refused(
         assert "Traceback" not in err
 
 
-def test_db_schema_keeps_the_tables_apart(pg_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_db_schema_keeps_the_tables_apart(
+    bundled: Path, pg_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     engine = make_engine(pg_url)
     try:
         with engine.begin() as conn:  # Attune's own table of the same name, in public
             conn.execute(text("CREATE TABLE pack (id INTEGER PRIMARY KEY, name TEXT)"))
         schema = ("--database", pg_url, "--db-schema", "sync")
-        assert run(capsys, "diff", str(BUNDLED), *schema)[0] == 1
-        assert run(capsys, "apply", str(BUNDLED), *schema)[0] == 0
-        assert run(capsys, "diff", str(BUNDLED), *schema)[0] == 0
+        assert run(capsys, "diff", str(bundled), *schema)[0] == 1
+        assert run(capsys, "apply", str(bundled), *schema)[0] == 0
+        assert run(capsys, "diff", str(bundled), *schema)[0] == 0
         code, out = run(capsys, "status", *schema)
         assert code == 0, out
         inspector = inspect(engine)
@@ -132,9 +153,11 @@ def test_db_schema_keeps_the_tables_apart(pg_url: str, capsys: pytest.CaptureFix
         engine.dispose()
 
 
-def test_db_schema_needs_postgresql(sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_db_schema_needs_postgresql(
+    bundled: Path, sqlite_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, _, err = _stderr(
-        capsys, "diff", str(BUNDLED), "--database", sqlite_url, "--db-schema", "sync"
+        capsys, "diff", str(bundled), "--database", sqlite_url, "--db-schema", "sync"
     )
     assert code == 2
     assert "needs PostgreSQL" in err
@@ -146,25 +169,40 @@ def test_a_bad_schema_name_is_a_usage_error(
     name: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with pytest.raises(SystemExit) as caught:
-        main(["diff", str(BUNDLED), "--db-schema", name])
+        main(["diff", "packs", "--db-schema", name])
     assert caught.value.code == 64
     assert "--db-schema" in capsys.readouterr().err
     if name:
         monkeypatch.setenv("ATTUNE_SYNC_DB_SCHEMA", name)
         with pytest.raises(SystemExit) as caught:
-            main(["diff", str(BUNDLED)])
+            main(["diff", "packs"])
         assert caught.value.code == 64
         assert "ATTUNE_SYNC_DB_SCHEMA" in capsys.readouterr().err
 
 
 def test_downgraded_database_reads_after_the_note(
-    pg_url: str, capsys: pytest.CaptureFixture[str]
+    bundled: Path, pg_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert run(capsys, "apply", str(BUNDLED), "--database", pg_url)[0] == 0
+    assert run(capsys, "apply", str(bundled), "--database", pg_url)[0] == 0
     engine = make_engine(pg_url)
     try:
-        downgrade(engine, "0002")
+        downgrade(engine, _previous_revision())
     finally:
         engine.dispose()
-    code, out, err = _stderr(capsys, "diff", str(BUNDLED), "--database", pg_url)
-    assert (code, "revision '0002'" in err) == (0, True), (out, err)
+    code, out, err = _stderr(capsys, "diff", str(bundled), "--database", pg_url)
+    assert (code, f"revision {_previous_revision()!r}" in err) == (0, True), (out, err)
+
+
+def test_an_old_schema_that_cannot_be_read_says_apply_upgrades_it(
+    bundled: Path, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    engine = make_engine(db_url)
+    try:
+        upgrade(engine, "0001")  # before the pack format's columns
+    finally:
+        engine.dispose()
+    code, out, err = _stderr(capsys, "diff", str(bundled), "--database", db_url)
+    assert code == 2, (out, err)
+    assert "older than this attune-sync" in err
+    assert "`attune-sync apply` upgrades it" in err
+    assert "Traceback" not in err

@@ -28,6 +28,7 @@ ALL_TABLES = {
     "pack",
     "trigger",
     "sensor",
+    "sensor_trigger",
     "action",
     "rule",
     "sync_managed_pack",

@@ -48,7 +48,7 @@ def find_orphans(conn: Connection) -> Orphans:
     packs = select(t.pack.c.id)
     gone = managed.where(t.sync_managed_pack.c.pack_id.not_in(packs))
     gone_ids = _ids(conn, gone)
-    s, r, a, tr = t.sensor, t.rule, t.action, t.trigger
+    s, r, a, tr, st = t.sensor, t.rule, t.action, t.trigger, t.sensor_trigger
     sensors = _ids(
         conn,
         select(s.c.id).where(
@@ -70,7 +70,11 @@ def find_orphans(conn: Connection) -> Orphans:
     orphans.ids["action"] = actions
     triggers: set[int] = set()
     for row in conn.execute(select(tr.c.id, tr.c.ref).where(tr.c.pack.in_(gone_ids))):
-        users = _ids(conn, select(s.c.id).where(s.c.trigger == row.id)) - sensors
+        users = _ids(conn, select(s.c.id).where(s.c.trigger == row.id))
+        listed_by = select(st.c.sensor).where(
+            st.c.trigger == row.id, st.c.sensor.in_(select(s.c.id))
+        )
+        users = (users | _ids(conn, listed_by)) - sensors
         users |= _ids(conn, select(r.c.id).where(r.c.trigger == row.id)) - rules
         _keep_or_remove(orphans, triggers, "trigger", row.id, row.ref, users, "sensor or rule")
     orphans.ids["trigger"] = triggers

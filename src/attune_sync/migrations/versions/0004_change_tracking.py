@@ -1,7 +1,7 @@
 """Change tracking that never makes other applications' writes wait; folded run history.
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-11-28
 
 0002's PostgreSQL triggers bumped one shared counter row on every write by anyone: two
@@ -25,11 +25,20 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0004"
-down_revision: str | Sequence[str] | None = "0002"
+down_revision: str | Sequence[str] | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-WATCHED = ("runtime", "pack", "trigger", "sensor", "action", "rule", "sync_managed_pack")
+WATCHED = (
+    "runtime",
+    "pack",
+    "trigger",
+    "sensor",
+    "action",
+    "rule",
+    "sync_managed_pack",
+    "sensor_trigger",  # watched since 0003
+)
 OWN_WRITES_SETTING = "attune_sync.own_writes"
 
 # SECURITY DEFINER: writers of the pack tables need no rights on attune-sync's tables.
