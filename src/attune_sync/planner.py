@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from . import guards
@@ -288,8 +289,10 @@ def _updated_values(changed: tuple[FieldChange, ...], values: dict[str, Any]) ->
 def json_equal(left: Any, right: Any) -> bool:
     """Equality of JSON values that, unlike ==, tells true from 1.
 
-    Numbers compare by value: JSON has one number type, and PostgreSQL's jsonb hands large
-    floats back as integers, which must not read as a change on every run.
+    Numbers compare by value as the database stores them: JSON has one number type, a float
+    is written as its shortest decimal (`1e+23`), and PostgreSQL's jsonb keeps that decimal
+    exactly and hands it back as the integer 100000000000000000000000, which is not the
+    binary float 1e23 (99999999999999991611392) and must not read as a change on every run.
     """
     if type(left) is not type(right):
         numbers = (int, float)
@@ -298,7 +301,7 @@ def json_equal(left: Any, right: Any) -> bool:
             and isinstance(right, numbers)
             and not isinstance(left, bool)
             and not isinstance(right, bool)
-            and left == right
+            and _stored_number(left) == _stored_number(right)
         )
     if isinstance(left, dict):
         return left.keys() == right.keys() and all(
@@ -309,3 +312,8 @@ def json_equal(left: Any, right: Any) -> bool:
             json_equal(a, b) for a, b in zip(left, right, strict=True)
         )
     return bool(left == right)
+
+
+def _stored_number(number: float) -> Decimal:
+    """The exact decimal a JSON column holds for `number` (floats are written by repr)."""
+    return Decimal(repr(number)) if isinstance(number, float) else Decimal(number)

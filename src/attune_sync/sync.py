@@ -27,6 +27,7 @@ from .settle import settle
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from .db.reading import ReadOnlyDatabase
     from .model import Plan
     from .outcome import LockTaker, RunOutcome
 
@@ -62,6 +63,18 @@ def plan(engine: Engine, root: str, options: PlanOptions | None = None) -> Plan:
     # read_tree, not Reconciler.read: a one-shot read needs no cache, and keeping the
     # collector paused (then freezing what survives) is for a long-lived process.
     return Reconciler(engine, root, options or PlanOptions()).plan(read_tree(root))
+
+
+def plan_read_only(
+    database: ReadOnlyDatabase, root: str, options: PlanOptions | None = None
+) -> Plan:
+    """`plan` against a database opened by `db.reading.open_for_reading`: nothing is created
+    or migrated, a database without attune-sync's tables plans as empty, and one whose older
+    schema cannot be read says that `apply` upgrades it."""
+    from .planner import make_plan
+
+    # What Reconciler.plan does, with the database's own read: its errors name an old schema.
+    return make_plan(read_tree(root), database.load_actual(), options or PlanOptions())
 
 
 def apply(

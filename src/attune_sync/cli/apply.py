@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..db.settings import DEFAULT_HISTORY_LIMIT
 from .command import USAGE, USAGE_MEANING, Command, ExitCode
 from .common import CommonSettings, colour, fail, plan_options
+from .database import HISTORY_LIMIT
 from .options import COMMON, GUARDS, Values
 
 if TYPE_CHECKING:
@@ -19,7 +21,11 @@ if TYPE_CHECKING:
 class ApplyExit(ExitCode):
     APPLIED = 0, "the database now equals the folder"
     FAILED = 1, "nothing applied: an error, rolled back (folder unreadable, database down, …)"
-    INVALID_LEFT = 2, "applied, but invalid packs were left as they are"
+    INVALID_LEFT = (
+        2,
+        "applied, but invalid packs were left as they are; or nothing applied: the database "
+        "was migrated by a newer attune-sync",
+    )
     HELD_BACK = 3, "applied, but some deletes were held back"
     USAGE_ERROR = USAGE, USAGE_MEANING
 
@@ -29,27 +35,37 @@ class ApplySettings:
     common: CommonSettings
     database: str
     options: PlanOptions
+    history_limit: int = DEFAULT_HISTORY_LIMIT
 
     @classmethod
     def from_values(cls, values: Values) -> ApplySettings:
         return cls(
-            CommonSettings.from_values(values), str(values["database"]), plan_options(values)
+            CommonSettings.from_values(values),
+            str(values["database"]),
+            plan_options(values),
+            int(values["history_limit"]),
         )
 
 
 def run(settings: ApplySettings) -> int:
-    from ..db.engine import DatabaseError, make_engine
+    from ..db.engine import DatabaseError, DatabaseTooNew, make_engine
     from ..db.migrate import upgrade
     from ..reader import TreeChanged, TreeUnreadable
 
     output = settings.common.output
     try:
-        engine = make_engine(settings.database)
+        engine = make_engine(
+            settings.database,
+            schema=settings.common.db_schema,
+            history_limit=settings.history_limit,
+        )
     except DatabaseError as error:
         return fail(output, f"{error}; nothing was applied", ApplyExit.FAILED)
     try:
         upgrade(engine)
         outcome = _sync(engine, settings)
+    except DatabaseTooNew as error:
+        return fail(output, f"{error}; nothing was applied", ApplyExit.INVALID_LEFT)
     except (TreeUnreadable, TreeChanged, DatabaseError) as error:
         return fail(output, f"{error}; nothing was applied", ApplyExit.FAILED)
     except _ApplyFailed as failed:
@@ -109,7 +125,7 @@ def _print_outcome(outcome: RunOutcome, settings: ApplySettings) -> None:
 COMMAND = Command(
     name="apply",
     summary="make the database equal to the packs folder",
-    options=(*COMMON, *GUARDS),
+    options=(*COMMON, *GUARDS, HISTORY_LIMIT),
     exits=ApplyExit,
     settings=ApplySettings.from_values,
     run=run,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .command import USAGE, USAGE_MEANING, Command, ExitCode
-from .common import CommonSettings, colour, fail, plan_options
+from .common import CommonSettings, colour, fail, note, plan_options
 from .options import COMMON, GUARDS, Values
 
 if TYPE_CHECKING:
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 class DiffExit(ExitCode):
     IN_SYNC = 0, "in sync"
     CHANGES_PENDING = 1, "changes pending"
-    TROUBLE = 2, "an invalid pack, or an error (folder unreadable, database down)"
+    TROUBLE = 2, "an invalid pack, or an error (folder unreadable, database down or refused)"
     USAGE_ERROR = USAGE, USAGE_MEANING
 
 
@@ -35,25 +35,29 @@ class DiffSettings:
 
 def run(settings: DiffSettings) -> int:
     from .. import render
-    from ..db.engine import DatabaseError, make_engine
-    from ..db.migrate import upgrade
+    from ..db.engine import DatabaseError
+    from ..db.reading import open_for_reading
     from ..reader import TreeChanged, TreeUnreadable
-    from ..sync import plan as engine_plan
+    from ..sync import plan_read_only
 
     output = settings.common.output
     try:
-        engine = make_engine(settings.database)
+        # Read-only: a diff never creates, migrates or writes anything.
+        database = open_for_reading(settings.database, schema=settings.common.db_schema)
     except DatabaseError as error:
         return fail(output, f"{error}; nothing was compared", DiffExit.TROUBLE)
     try:
-        upgrade(engine)
-        plan = engine_plan(engine, settings.common.packs_dir, settings.options)
+        note(database)
+        plan = plan_read_only(database, settings.common.packs_dir, settings.options)
     except (TreeUnreadable, TreeChanged, DatabaseError) as error:
         return fail(output, f"{error}; nothing was compared", DiffExit.TROUBLE)
     finally:
-        engine.dispose()  # a process may run several commands (tests, the API)
+        database.dispose()  # a process may run several commands (tests, the API)
     if output == "json":
-        print(render.dumps(render.plan_json(plan)))
+        document = render.plan_json(plan)
+        if database.note:  # also on stderr; here for machines reading only stdout
+            document["notes"] = [database.note]
+        print(render.dumps(document))
     else:
         print(render.render_plan(plan, colour()))
     if plan.invalid:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ..db.settings import check_schema_name
 from ..setting_values import choice, parse_log_level, parse_share, parse_switch
 
 DEFAULT_DATABASE_URL = "sqlite:///attune-sync.db"
@@ -169,6 +170,16 @@ DATABASE = Option(
     "SQLAlchemy URL: sqlite:///path.db or postgresql://user@host/db",
     metavar="URL",
 )
+DB_SCHEMA = Option(
+    "db_schema",
+    "--db-schema",
+    "ATTUNE_SYNC_DB_SCHEMA",
+    check_schema_name,
+    None,
+    "PostgreSQL only: the schema for attune-sync's tables, created by apply/watch if "
+    "missing (default: the connection's own)",
+    metavar="NAME",
+)
 OUTPUT = Option(
     "output",
     "--output",
@@ -227,7 +238,7 @@ ADOPT = Option(
     switch=True,
 )
 
-COMMON = (PACKS_DIR, DATABASE, OUTPUT, LOG_FORMAT, LOG_LEVEL)
+COMMON = (PACKS_DIR, DATABASE, DB_SCHEMA, OUTPUT, LOG_FORMAT, LOG_LEVEL)
 """Every command's options."""
 GUARDS = (ALLOW_MASS_DELETE, MAX_DELETE_SHARE, ADOPT)
 """The deletion guard's options, for every command that plans."""

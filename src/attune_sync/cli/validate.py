@@ -6,8 +6,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .command import USAGE, USAGE_MEANING, Command, ExitCode
-from .common import CommonSettings, colour, fail
-from .options import ADOPT, LOG_FORMAT, LOG_LEVEL, OFFLINE_DATABASE, OUTPUT, PACKS_DIR, Values
+from .common import CommonSettings, colour, fail, note
+from .options import (
+    ADOPT,
+    DB_SCHEMA,
+    LOG_FORMAT,
+    LOG_LEVEL,
+    OFFLINE_DATABASE,
+    OUTPUT,
+    PACKS_DIR,
+    Values,
+)
 
 if TYPE_CHECKING:
     from ..model import ActualState
@@ -16,7 +25,7 @@ if TYPE_CHECKING:
 class ValidateExit(ExitCode):
     VALID = 0, "all packs valid"
     INVALID = 1, "some pack is invalid"
-    TROUBLE = 2, "the packs folder cannot be read, or the database cannot be reached"
+    TROUBLE = 2, "the packs folder cannot be read, or the database cannot be read or is refused"
     USAGE_ERROR = USAGE, USAGE_MEANING
 
 
@@ -43,7 +52,7 @@ def run(settings: ValidateSettings) -> int:
 
         trouble += (DatabaseError,)
     try:
-        actual = _actual_state(common.database)
+        actual = _actual_state(common.database, common.db_schema)
         checked = validate(
             common.packs_dir, actual, database=bool(common.database), adopt=settings.adopt
         )
@@ -68,30 +77,28 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'s' if n != 1 else ''}"
 
 
-def _actual_state(database: str | None) -> ActualState:
+def _actual_state(database: str | None, schema: str | None) -> ActualState:
     from ..db.schema import BUILTIN_RUNTIMES
     from ..model import ActualState
 
     if not database:
         # What validation assumes without a database: only the built-in runtimes.
         return ActualState(runtimes=dict(BUILTIN_RUNTIMES))
-    from ..db.engine import make_engine
-    from ..db.migrate import upgrade
-    from ..db.state import load_actual
+    from ..db.reading import open_for_reading
 
-    engine = make_engine(database)
+    # Read-only: validate never creates, migrates or writes anything.
+    opened = open_for_reading(database, schema=schema)
     try:
-        upgrade(engine)
-        with engine.connect() as conn:
-            return load_actual(conn)
+        note(opened)
+        return opened.load_actual()
     finally:
-        engine.dispose()
+        opened.dispose()
 
 
 COMMAND = Command(
     name="validate",
     summary="check pack files; no database needed",
-    options=(PACKS_DIR, OFFLINE_DATABASE, OUTPUT, LOG_FORMAT, LOG_LEVEL, ADOPT),
+    options=(PACKS_DIR, OFFLINE_DATABASE, DB_SCHEMA, OUTPUT, LOG_FORMAT, LOG_LEVEL, ADOPT),
     exits=ValidateExit,
     settings=ValidateSettings.from_values,
     run=run,

@@ -19,6 +19,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 
 from attune_sync.db import schema as t
+from attune_sync.db.changes import begin_own_writes, end_own_writes
 from attune_sync.model import FIELDS_BY_KIND, Action, Change, Kind, ManagedInfo, Plan
 
 _DELETE_CHUNK = 500
@@ -113,21 +114,6 @@ def apply_plan(conn: Connection, plan: Plan, *, now: datetime | None = None) -> 
     result.bookkeeping = applier.upsert_managed(managed)
     end_own_writes(conn)
     return result
-
-
-def begin_own_writes(conn: Connection) -> None:
-    """Silence the change counter's triggers for this transaction's writes.
-
-    Other transactions still see the flag down and count their writes; ours are counted
-    once, by `end_own_writes`. Besides saving a counter update per row (per statement on
-    PostgreSQL), this lets the daemon tell its own writes from everybody else's.
-    """
-    conn.execute(update(t.sync_db_version).values(applying=1))
-
-
-def end_own_writes(conn: Connection) -> None:
-    version = t.sync_db_version.c.version
-    conn.execute(update(t.sync_db_version).values(applying=0, version=version + 1))
 
 
 def _bookkeeping(changes: Iterable[Change]) -> Iterator[tuple[str, ManagedInfo]]:
