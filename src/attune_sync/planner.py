@@ -35,6 +35,7 @@ from .model import (
     SensorSpec,
     TriggerSpec,
 )
+from .overrides import keep_overrides
 from .schemas import mask_secrets
 
 DEFAULT_MAX_DELETE_SHARE = 0.5
@@ -72,7 +73,7 @@ def make_plan(
     deletes: dict[Kind, set[str]] = {"pack": set(), "trigger": set(), "sensor": set()}
     compared = sorted(valid) if scope is None else sorted(set(scope) & valid.keys())
     for ref in compared:
-        bundle = valid[ref]
+        bundle = keep_overrides(valid[ref], actual, plan)
         upserts.extend(_pack_changes(bundle, actual, plan))
         _component_changes(bundle, actual, upserts, deletes)
 
@@ -269,6 +270,7 @@ def _pack_changes(bundle: PackBundle, actual: ActualState, plan: Plan) -> list[C
                 values,
                 folder=folder,
                 content_hash=content_hash,
+                sources=bundle.sources(),
             )
         ]
     schemas = (row.values.get("conf_schema"), spec.conf_schema)
@@ -285,10 +287,17 @@ def _pack_changes(bundle: PackBundle, actual: ActualState, plan: Plan) -> list[C
                 adopt=managed is None,
                 folder=folder,
                 content_hash=content_hash,
+                sources=bundle.sources(),
             )
         ]
-    if managed.folder != bundle.folder or managed.content_hash != bundle.content_hash:
-        plan.bookkeeping[spec.ref] = ManagedInfo(bundle.folder, bundle.content_hash)
+    if (
+        managed.folder != bundle.folder
+        or managed.content_hash != bundle.content_hash
+        or managed.sources is None
+    ):
+        plan.bookkeeping[spec.ref] = ManagedInfo(
+            bundle.folder, bundle.content_hash, bundle.sources()
+        )
     return []
 
 

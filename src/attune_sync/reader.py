@@ -415,6 +415,7 @@ def _read_listed_pack(
         triggers=triggers,
         sensors=sensors,
         content_hash=_content_hash(digests),
+        pack_file=pack_doc.relpath,
     )
 
 

@@ -186,7 +186,7 @@ class Reconciler:
                     details=run_details(plan),
                 )
                 # apply_plan counts its own writes as one; anything more was someone else.
-                wrote = bool(plan.changes or plan.bookkeeping)
+                wrote = bool(plan.changes or plan.bookkeeping or plan.ended_overrides)
                 trusted = read_db_version(conn) == version + wrote
         except BaseException as error:
             # The snapshot may hold rows of a transaction that never committed.
