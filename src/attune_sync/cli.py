@@ -11,6 +11,7 @@ from typing import NoReturn
 import structlog
 
 from . import render
+from .api.commands import add_api_parsers
 from .daemon.commands import add_status_parser, add_watch_parser, cmd_status, cmd_watch
 from .db.engine import DEFAULT_DATABASE_URL, DatabaseError, make_engine, mask_url
 from .db.migrate import upgrade
@@ -97,19 +98,23 @@ def build_parser() -> argparse.ArgumentParser:
     add_guard_options(apply)
     add_watch_parser(commands, add_common_options, add_guard_options)
     add_status_parser(commands, add_common_options)
+    add_api_parsers(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging(args.log_format, args.log_level)
-    handler = {
-        "validate": cmd_validate,
-        "diff": cmd_diff,
-        "apply": cmd_apply,
-        "watch": cmd_watch,
-        "status": cmd_status,
-    }[args.command]
+    handler = (
+        getattr(args, "handler", None)
+        or {
+            "validate": cmd_validate,
+            "diff": cmd_diff,
+            "apply": cmd_apply,
+            "watch": cmd_watch,
+            "status": cmd_status,
+        }[args.command]
+    )
     return handler(args)
 
 

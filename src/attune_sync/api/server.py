@@ -1,0 +1,32 @@
+"""Running the application on uvicorn, on a socket the caller bound (so port 0 works)."""
+
+from __future__ import annotations
+
+import socket
+
+import uvicorn
+from sqlalchemy import Engine
+
+from .app import create_app
+from .auth import TokenStore
+
+
+def build_server(
+    engine: Engine, tokens: TokenStore | None, shutdown_timeout: int = 10
+) -> uvicorn.Server:
+    config = uvicorn.Config(
+        create_app(engine, tokens),
+        log_config=None,  # structlog owns the logs
+        access_log=False,  # the application logs each request itself, with its request id
+        lifespan="off",
+        timeout_graceful_shutdown=shutdown_timeout,
+        server_header=False,
+    )
+    return uvicorn.Server(config)
+
+
+def serve(
+    engine: Engine, tokens: TokenStore | None, sock: socket.socket, shutdown_timeout: int
+) -> None:
+    """Serve until SIGTERM/SIGINT; in-flight requests finish first (uvicorn's drain)."""
+    build_server(engine, tokens, shutdown_timeout).run(sockets=[sock])

@@ -1,0 +1,90 @@
+"""A real uvicorn server on 127.0.0.1, port 0, over a fresh database of each backend."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import Engine
+
+from attune_sync.api.auth import TokenStore
+from attune_sync.api.server import build_server
+from attune_sync.sync import sync
+
+BUNDLED = Path(__file__).resolve().parents[2] / "packs"
+WRITE_TOKEN = "w-0123456789abcdef"
+READ_TOKEN = "r-0123456789abcdef"
+TOKENS = TokenStore([(WRITE_TOKEN, "write", "alice"), (READ_TOKEN, "read", None)])
+
+
+@dataclass
+class Api:
+    """A running server and what the test needs around it."""
+
+    base: str
+    engine: Engine
+    client: httpx.Client
+    packs: Path
+    """A copy of the bundled packs (apply it with `sync_packs`)."""
+
+    def get(self, path: str, **kw: Any) -> httpx.Response:
+        return self.client.get(path, **kw)
+
+    def post(self, path: str, body: Any = None, **kw: Any) -> httpx.Response:
+        return (
+            self.client.post(path, json=body, **kw)
+            if body is not None
+            else self.client.post(path, **kw)
+        )
+
+    def put(self, path: str, body: Any, **kw: Any) -> httpx.Response:
+        return self.client.put(path, json=body, **kw)
+
+    def delete(self, path: str, **kw: Any) -> httpx.Response:
+        return self.client.delete(path, **kw)
+
+    def sync_packs(self) -> Any:
+        return sync(self.engine, str(self.packs))
+
+
+def start_server(
+    engine: Engine, tokens: TokenStore | None = TOKENS
+) -> tuple[Any, threading.Thread, int]:
+    """Serve in a thread on a socket bound to port 0; (server, thread, port)."""
+    sock = socket.create_server(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = build_server(engine, tokens, shutdown_timeout=5)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the API server did not start")
+        time.sleep(0.01)
+    return server, thread, port
+
+
+def stop_server(server: Any, thread: threading.Thread) -> None:
+    server.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture
+def api(engine: Engine, tmp_path: Path) -> Iterator[Api]:
+    server, thread, port = start_server(engine)
+    base = f"http://127.0.0.1:{port}"
+    packs = shutil.copytree(BUNDLED, tmp_path / "packs", ignore=shutil.ignore_patterns("*.md"))
+    headers = {"Authorization": f"Bearer {WRITE_TOKEN}"}
+    with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
+        try:
+            yield Api(base, engine, client, packs)
+        finally:
+            stop_server(server, thread)
