@@ -44,9 +44,13 @@ def test_create_answers_the_full_shape_with_201(api: Api) -> None:
         "created",
         "updated",
     ]
-    assert data["conf_schema"] is None and data["config"] is None and data["meta"] is None
-    assert data["runtime_deps"] == [] and data["tags"] == ["slack", "notifications"]
-    assert ISO_Z.match(data["created"]) and data["created"] == data["updated"]
+    assert data["conf_schema"] is None
+    assert data["config"] is None
+    assert data["meta"] is None
+    assert data["runtime_deps"] == []
+    assert data["tags"] == ["slack", "notifications"]
+    assert ISO_Z.match(data["created"])
+    assert data["created"] == data["updated"]
     assert isinstance(data["id"], int)
 
 
