@@ -16,6 +16,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from .actions_rules import router as actions_rules_router
 from .auth import Caller, TokenStore
 from .errors import ApiError
 from .routes_components import router as components_router
@@ -56,6 +57,7 @@ def create_app(engine: Engine, tokens: TokenStore | None) -> FastAPI:
     app.state.engine = engine
     app.include_router(packs_router, prefix=API_PREFIX)
     app.include_router(components_router, prefix=API_PREFIX)
+    app.include_router(actions_rules_router, prefix=API_PREFIX)
     _add_handlers(app)
     _add_probes(app, engine)
     app.add_middleware(_Edge, tokens=tokens)

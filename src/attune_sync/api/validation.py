@@ -35,14 +35,36 @@ _CREATE_RULES: dict[str, Mapping[str, Rule]] = {
         "pack_ref": Rule("string", nullable=True, min_length=1, max_length=255, is_ref=True),
     },
     "sensor": {**SENSOR_RULES, "ref": _REF, "pack_ref": _REF},
+    # Actions and rules are created through the API only (the pack seed's integration
+    # example); files do not hold them yet, so their rules are the seed's fields.
+    "action": {
+        "ref": _REF,
+        "pack_ref": _REF,
+        "label": Rule("string", required=True, min_length=1, max_length=255),
+        "description": Rule("string", nullable=True),
+        "entrypoint": Rule("string", nullable=True, min_length=1, max_length=1024),
+    },
+    "rule": {
+        "ref": _REF,
+        "pack_ref": _REF,
+        "label": Rule("string", required=True, min_length=1, max_length=255),
+        "description": Rule("string", nullable=True),
+        "action_ref": _REF,
+        "trigger_ref": _REF,
+        "enabled": Rule("boolean"),
+    },
 }
 _ID_LISTS = {"pack": ("runtime_deps",)}
-"""Fields that hold ids in the API (refs in files)."""
+"""Fields that hold lists of ids in the API (refs in files)."""
+_IDS = {"action": ("runtime",)}
+"""Fields that hold one id (or null)."""
 
 IMMUTABLE: dict[str, tuple[str, ...]] = {
     "pack": ("ref",),
     "trigger": ("ref", "pack_ref"),
     "sensor": ("ref", "pack_ref", "runtime_ref", "trigger_ref"),
+    "action": ("ref", "pack_ref"),
+    "rule": ("ref", "pack_ref", "action_ref", "trigger_ref"),
 }
 """The seeds: these cannot be changed by an update."""
 
@@ -80,12 +102,14 @@ def _check(kind: str, body: Any, *, creating: bool) -> dict[str, Any]:
             if name not in IMMUTABLE[kind]
         }
     values = {key: value for key, value in body.items() if key not in IMMUTABLE[kind] or creating}
-    issues = check_document(
-        {k: v for k, v in values.items() if k not in _ID_LISTS.get(kind, ())}, rules, kind
-    )
+    ids = (*_ID_LISTS.get(kind, ()), *_IDS.get(kind, ()))
+    issues = check_document({k: v for k, v in values.items() if k not in ids}, rules, kind)
     for name in _ID_LISTS.get(kind, ()):
         if name in values:
             issues.extend(_id_list_issues(name, values[name]))
+    for name in _IDS.get(kind, ()):
+        if values.get(name) is not None:
+            issues.extend(_id_list_issues(name, [values[name]]))
     for name in _SCHEMAS:
         if name in values and not any(issue.path[:1] == (name,) for issue in issues):
             issues.extend(schemas.schema_issues(values[name], (name,)))
@@ -93,7 +117,7 @@ def _check(kind: str, body: Any, *, creating: bool) -> dict[str, Any]:
         config, conf_schema = values.get("config"), values.get("conf_schema")
         if isinstance(config, dict) and isinstance(conf_schema, dict):
             issues.extend(schemas.config_issues(config, conf_schema))
-    if kind in ("trigger", "sensor") and creating:
+    if kind != "pack" and creating:
         issues.extend(_prefix_issues(values))
     _raise(issues, details, rules)
     return values

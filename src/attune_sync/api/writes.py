@@ -71,7 +71,7 @@ def _reason(error: Exception) -> str:
     return str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
 
 
-def _insert(conn: Connection, kind: str, ref: str, row: Row) -> None:
+def insert_row(conn: Connection, kind: str, ref: str, row: Row) -> None:
     table = t.metadata.tables[kind]
     nested = conn.begin_nested()
     try:
@@ -110,7 +110,7 @@ def create_pack(conn: Connection, body: Any, now: datetime) -> Row:
     for name in ("tags", "runtime_deps"):
         row[name] = row[name] if row[name] is not None else []
     _runtime_ids_exist(conn, row["runtime_deps"])
-    _insert(conn, "pack", ref, row)
+    insert_row(conn, "pack", ref, row)
     return _get(conn, "pack", ref)
 
 
@@ -159,7 +159,7 @@ def delete_pack(conn: Connection, ref: str) -> None:
 # --------------------------------------------------------------------------- triggers, sensors
 
 
-def _pack_for_create(conn: Connection, kind: str, pack_ref: str | None) -> int | None:
+def pack_for_create(conn: Connection, kind: str, pack_ref: str | None) -> int | None:
     if pack_ref is None:
         return None
     pack_id = q.id_of(conn, "pack", pack_ref)
@@ -181,7 +181,7 @@ def create_component(conn: Connection, kind: str, body: Any, now: datetime) -> R
     values = check_create(kind, body)
     ref = values["ref"]
     row: Row = {**_COMPONENT_DEFAULTS[kind], **values, "created": now, "updated": now}
-    row["pack"] = _pack_for_create(conn, kind, row["pack_ref"])
+    row["pack"] = pack_for_create(conn, kind, row["pack_ref"])
     if kind == "sensor":
         for name in ("runtime", "trigger"):
             found = q.id_of(conn, name, row[f"{name}_ref"])
@@ -190,7 +190,7 @@ def create_component(conn: Connection, kind: str, body: Any, now: datetime) -> R
             row[name] = found
     if q.id_of(conn, kind, ref) is not None:
         raise already_exists(kind, ref)
-    _insert(conn, kind, ref, row)
+    insert_row(conn, kind, ref, row)
     return _get(conn, kind, ref)
 
 
