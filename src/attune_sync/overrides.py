@@ -4,7 +4,7 @@ An operator may disable a noisy sensor through the API at 3 a.m. even though a f
 it. The override records what the file said at that moment (`file_enabled`); every sync
 keeps the operator's value while the file still says the same, and the override ends as
 soon as the file's author changes `enabled` (the file takes control back). Pure: the
-planner calls `keep_overrides` on each pack it compares.
+planner calls `keep_overrides` once, on the packs it may apply.
 """
 
 from __future__ import annotations
@@ -12,11 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TypeVar
 
 from .model import JSON, ActualState, ComponentKind, PackBundle, Plan, SensorSpec, TriggerSpec
-
-_Spec = TypeVar("_Spec", TriggerSpec, SensorSpec)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,31 +46,47 @@ class Override:
         )
 
 
-def keep_overrides(bundle: PackBundle, actual: ActualState, plan: Plan) -> PackBundle:
-    """`bundle` with the overrides that still hold applied; ended ones are noted in `plan`."""
+def keep_overrides(
+    valid: dict[str, PackBundle], actual: ActualState, plan: Plan
+) -> dict[str, PackBundle]:
+    """`valid` with the overrides that still hold applied to their packs' specs.
+
+    Every override is noted in `plan`: kept (`overrides_kept`) or, when its file now says
+    otherwise than when it was set, ended (`ended_overrides`, removed when the plan is
+    applied). Cost follows the number of overrides, not the size of the tree.
+    """
     if not actual.overrides:
-        return bundle
-    triggers = _apply("trigger", bundle.triggers, actual, plan)
-    sensors = _apply("sensor", bundle.sensors, actual, plan)
-    if triggers is bundle.triggers and sensors is bundle.sensors:
-        return bundle
-    return replace(bundle, triggers=dict(triggers), sensors=dict(sensors))
-
-
-def _apply(
-    kind: ComponentKind, specs: Mapping[str, _Spec], actual: ActualState, plan: Plan
-) -> Mapping[str, _Spec]:
-    changed: dict[str, _Spec] | None = None
-    for ref, spec in specs.items():
-        override = actual.overrides.get((kind, ref))
-        if override is None:
+        return valid
+    changed: dict[str, PackBundle] = {}
+    for (kind, ref), override in sorted(actual.overrides.items()):
+        row = actual.objects("trigger" if kind == "trigger" else "sensor").get(ref)
+        pack_ref = row.values.get("pack_ref") if row is not None else None
+        bundle = changed.get(pack_ref) or valid.get(pack_ref) if pack_ref is not None else None
+        specs: Mapping[str, TriggerSpec | SensorSpec] = (
+            {} if bundle is None else bundle.triggers if kind == "trigger" else bundle.sensors
+        )
+        spec = specs.get(ref)
+        if bundle is None or spec is None:
+            # Its pack is not applied this run (invalid, unmanaged) or the object left it:
+            # nothing to compare with, so the override stays as it is.
+            plan.overrides_kept.append(override)
             continue
         if spec.enabled != override.file_enabled:
             plan.ended_overrides.append((kind, ref))
             continue
         plan.overrides_kept.append(override)
         if spec.enabled != override.enabled:
-            if changed is None:
-                changed = dict(specs)
-            changed[ref] = replace(spec, enabled=override.enabled)
-    return specs if changed is None else changed
+            changed[bundle.pack.ref] = _with_enabled(bundle, override)
+    if not changed:
+        return valid
+    return {**valid, **changed}
+
+
+def _with_enabled(bundle: PackBundle, override: Override) -> PackBundle:
+    if override.kind == "trigger":
+        triggers = dict(bundle.triggers)
+        triggers[override.ref] = replace(triggers[override.ref], enabled=override.enabled)
+        return replace(bundle, triggers=triggers)
+    sensors = dict(bundle.sensors)
+    sensors[override.ref] = replace(sensors[override.ref], enabled=override.enabled)
+    return replace(bundle, sensors=sensors)

@@ -62,6 +62,7 @@ def make_plan(
     options = options or PlanOptions()
     valid, invalid = settle_references(desired, actual)
     plan = Plan(invalid=invalid, warnings=list(desired.warnings))
+    valid = keep_overrides(valid, actual, plan)
     kept_refs = _kept_pack_refs(invalid, actual)
     # An unreadable pack.yaml hides its ref; the folder it was last synced from still tells.
     known_folders = {info.folder for info in actual.managed.values()}
@@ -73,7 +74,7 @@ def make_plan(
     deletes: dict[Kind, set[str]] = {"pack": set(), "trigger": set(), "sensor": set()}
     compared = sorted(valid) if scope is None else sorted(set(scope) & valid.keys())
     for ref in compared:
-        bundle = keep_overrides(valid[ref], actual, plan)
+        bundle = valid[ref]
         upserts.extend(_pack_changes(bundle, actual, plan))
         _component_changes(bundle, actual, upserts, deletes)
 

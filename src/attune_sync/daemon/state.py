@@ -77,6 +77,12 @@ def pack_states(plan: Plan, valid_refs: set[str]) -> dict[str, dict[str, Any]]:
             entry.setdefault("held_back", []).append(
                 {"action": item.action, "kind": item.kind, "ref": item.ref, "reason": item.reason}
             )
+    for override in plan.overrides_kept:
+        # API overrides of `enabled` the sync keeps: shown beside the pack's state.
+        owner = owning_pack(override.ref, packs, override.kind)
+        packs.setdefault(owner, {"state": "in_sync"}).setdefault("overrides", []).append(
+            override.as_json()
+        )
     return packs
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, inspect, select
 
 from ..db import schema as t
+from ..db.overrides import load_overrides
 from ..db.runs import COMMITTED_RESULTS, recent_runs
 from .state import owning_pack
 
@@ -44,9 +45,15 @@ def read_status(conn: Connection, limit: int = 10) -> dict[str, Any] | None:
     current_error = (
         (last.get("details") or {}).get("error") if last and last["result"] == "failed" else None
     )
+    overrides = (
+        [o.as_json() for o in load_overrides(conn).values()]
+        if inspect(conn).has_table("sync_override")
+        else []
+    )
     return {
         "runs": [_run_json(run) for run in runs],
         "packs": dict(sorted(packs.items())),
+        "overrides": overrides,
         "last_run_failed": current_error,
     }
 
@@ -103,6 +110,15 @@ def render_status(status: dict[str, Any]) -> str:
             lines.extend(
                 f"      {item['action']} {item['kind']} {item['ref']}: {item['reason']}"
                 for item in info.get("held_back", [])
+            )
+    if status.get("overrides"):
+        lines.append("")
+        lines.append("Overrides set through the API (kept by every sync until cleared):")
+        for item in status["overrides"]:
+            state = "enabled" if item["enabled"] else "disabled"
+            lines.append(
+                f"  {item['kind']} {item['ref']}: {state} by {item['set_by']} at "
+                f"{item['set_at']} (the file says enabled: {str(item['file_enabled']).lower()})"
             )
     if status["last_run_failed"]:
         lines.append("")
