@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 import socket
+from types import FrameType
 
 import uvicorn
 from sqlalchemy import Engine
@@ -28,5 +30,20 @@ def build_server(
 def serve(
     engine: Engine, tokens: TokenStore | None, sock: socket.socket, shutdown_timeout: int
 ) -> None:
-    """Serve until SIGTERM/SIGINT; in-flight requests finish first (uvicorn's drain)."""
-    build_server(engine, tokens, shutdown_timeout).run(sockets=[sock])
+    """Serve until SIGTERM/SIGINT; in-flight requests finish first (uvicorn's drain).
+
+    uvicorn re-raises the signal once it has drained, expecting the default handler to end
+    the process; the handler installed here takes it instead, so a drained stop exits 0.
+    It also covers a signal that arrives before uvicorn has installed its own.
+    """
+    server = build_server(engine, tokens, shutdown_timeout)
+
+    def stop(_signum: int, _frame: FrameType | None) -> None:
+        server.should_exit = True
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        server.run(sockets=[sock])
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
