@@ -34,7 +34,6 @@ def test_api_benchmark_prints_figures_for_every_endpoint() -> None:
         "bare GET /api/v1/ping",
         "GET /api/v1/triggers/:ref",
         "GET /api/v1/sensors?page=1&page_size=50",
-        "GET /api/v1/sensors?page=1&page_size=50",
         "GET /api/v1/packs/:ref/triggers",
     } | {k for k in endpoints if k.startswith("GET /api/v1/sensors?page=")}
     for figures in endpoints.values():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from enum import Enum
 from typing import Any
 
@@ -198,5 +198,3 @@ router.add_api_route(
     tags=["triggers"],
 )
 _register("sensor")
-
-__all__ = ["Coroutine", "router"]

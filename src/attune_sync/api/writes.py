@@ -14,7 +14,8 @@ from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import DataError, IntegrityError, StatementError
 
 from attune_sync.db import schema as t
-from attune_sync.db.overrides import clear_override, load_overrides, set_override
+from attune_sync.db.overrides import clear_override, set_override
+from attune_sync.model import ComponentKind
 from attune_sync.overrides import Override
 from attune_sync.planner import json_equal
 
@@ -239,7 +240,8 @@ def set_enabled(
         if enabled == file_enabled:
             clear_override(conn, kind, ref)
         else:
-            set_override(conn, Override(kind, ref, enabled, file_enabled, who, now))  # type: ignore[arg-type]
+            component: ComponentKind = "trigger" if kind == "trigger" else "sensor"
+            set_override(conn, Override(component, ref, enabled, file_enabled, who, now))
     if bool(current["enabled"]) != enabled:
         table = t.metadata.tables[kind]
         conn.execute(
@@ -279,16 +281,3 @@ def _get(conn: Connection, kind: str, ref: str) -> Row:
     if row is None:  # pragma: no cover - written in this very transaction
         raise not_found(kind, ref)
     return row
-
-
-__all__ = [
-    "create_component",
-    "create_pack",
-    "delete_component",
-    "delete_pack",
-    "load_overrides",
-    "load_overrides_of",
-    "set_enabled",
-    "update_component",
-    "update_pack",
-]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
 
 from sqlalchemy import Connection, and_, delete, select, tuple_
 
@@ -57,9 +56,3 @@ def end_overrides(conn: Connection, ended: Iterable[tuple[str, str]], *, deleted
     if deleted:
         for kind, table in (("trigger", t.trigger), ("sensor", t.sensor)):
             conn.execute(delete(o).where(o.c.kind == kind, o.c.ref.not_in(select(table.c.ref))))
-
-
-def overrides_since(conn: Connection, since: datetime | None = None) -> list[Override]:
-    """Every override, oldest first (for `override list` and the status reports)."""
-    found = sorted(load_overrides(conn).values(), key=lambda o: o.set_at)
-    return [o for o in found if since is None or o.set_at >= since]
