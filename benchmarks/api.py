@@ -26,6 +26,7 @@ import json
 import os
 import platform
 import random
+import shutil
 import signal
 import statistics
 import subprocess
@@ -293,6 +294,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     scratch = Path(tempfile.mkdtemp(prefix="attune-sync-apibench-"))
+    try:
+        return _run(args, scratch)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _run(args: argparse.Namespace, scratch: Path) -> int:
     tree = scratch / "packs"
     info = generate_tree(tree, args.packs, args.triggers, args.sensors, seed=args.seed)
     objects = args.packs * (1 + args.triggers + args.sensors)
