@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
 
 from attune_sync.api.auth import TokenStore
 from attune_sync.api.server import build_server
+from attune_sync.db.engine import make_engine
+from attune_sync.db.migrate import upgrade
 from attune_sync.sync import sync
 
 BUNDLED = Path(__file__).resolve().parents[2] / "packs"
@@ -88,3 +94,42 @@ def api(engine: Engine, tmp_path: Path) -> Iterator[Api]:
             yield Api(base, engine, client, packs)
         finally:
             stop_server(server, thread)
+
+
+PG_ADMIN_URL = os.environ.get(
+    "ATTUNE_SYNC_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def _libpq(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def shared_api(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Api]:
+    """One server per backend for a whole module, for tests that change nothing (400s)."""
+    folder = tmp_path_factory.mktemp("shared")
+    name = f"attune_sync_t_{uuid.uuid4().hex}"
+    if request.param == "sqlite":
+        url = f"sqlite:///{folder / 'api.db'}"
+    else:
+        with psycopg.connect(_libpq(PG_ADMIN_URL), autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{name}"')
+        parsed = make_url(PG_ADMIN_URL).set(drivername="postgresql+psycopg", database=name)
+        url = parsed.render_as_string(hide_password=False)
+    engine = make_engine(url)
+    upgrade(engine)
+    server, thread, port = start_server(engine)
+    base = f"http://127.0.0.1:{port}"
+    headers = {"Authorization": f"Bearer {WRITE_TOKEN}"}
+    try:
+        with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
+            yield Api(base, engine, client, folder)
+    finally:
+        stop_server(server, thread)
+        engine.dispose()
+        if request.param == "postgresql":
+            with psycopg.connect(_libpq(PG_ADMIN_URL), autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -54,8 +54,8 @@ def _details(api: Api, path: str, body: Any, method: str = "POST") -> dict[str, 
         ),
     ],
 )
-def test_pack_rules(api: Api, body: dict[str, Any], field: str, message: str) -> None:
-    details = _details(api, "/api/v1/packs", body)
+def test_pack_rules(shared_api: Api, body: dict[str, Any], field: str, message: str) -> None:
+    details = _details(shared_api, "/api/v1/packs", body)
     assert field in details, details
     assert any(message.lower() in text.lower() for text in details[field]), details
 
@@ -114,9 +114,9 @@ def test_update_checks_config_against_the_stored_schema(api: Api) -> None:
     ],
 )
 def test_component_rules(
-    api: Api, path: str, body: dict[str, Any], field: str, message: str
+    shared_api: Api, path: str, body: dict[str, Any], field: str, message: str
 ) -> None:
-    details = _details(api, path, body)
+    details = _details(shared_api, path, body)
     assert field in details, details
     assert any(message.lower() in text.lower() for text in details[field]), details
 
@@ -125,8 +125,8 @@ def test_component_rules(
     "raw",
     [b"{", b"[1, 2]", b"", b'{"ref": NaN}', b"\xff\xfe", b'"text"'],
 )
-def test_malformed_bodies_are_400s(api: Api, raw: bytes) -> None:
-    answer = api.client.post(
+def test_malformed_bodies_are_400s(shared_api: Api, raw: bytes) -> None:
+    answer = shared_api.client.post(
         "/api/v1/packs", content=raw, headers={"Content-Type": "application/json"}
     )
     assert answer.status_code == 400
@@ -153,8 +153,10 @@ def test_nul_in_a_string_is_a_400_not_a_500(api: Api) -> None:
     ],
 )
 @pytest.mark.parametrize("path", ["/api/v1/packs", "/api/v1/triggers", "/api/v1/sensors/enabled"])
-def test_pagination_out_of_range_is_a_400(api: Api, path: str, query: str, field: str) -> None:
-    answer = api.get(f"{path}?{query}")
+def test_pagination_out_of_range_is_a_400(
+    shared_api: Api, path: str, query: str, field: str
+) -> None:
+    answer = shared_api.get(f"{path}?{query}")
     assert answer.status_code == 400
     assert field in answer.json()["details"]
 
