@@ -20,6 +20,7 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -280,5 +281,11 @@ sync_run = Table(
     Column("details", _json(), nullable=True),
     **_TABLE_KW,
 )
+
+# The API pages lists in id order (migration 0005): narrow indexes let SQLite reach a deep
+# offset without reading every wide row before it.
+Index("ix_pack_paging", pack.c.id)
+Index("ix_trigger_paging", trigger.c.id, trigger.c.enabled)
+Index("ix_sensor_paging", sensor.c.id, sensor.c.enabled)
 
 TABLES_BY_KIND: dict[str, Table] = {"pack": pack, "trigger": trigger, "sensor": sensor}

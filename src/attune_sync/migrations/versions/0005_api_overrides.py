@@ -27,6 +27,7 @@ down_revision: str | Sequence[str] | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+_PAGING_INDEXES = {"pack": ("id",), "trigger": ("id", "enabled"), "sensor": ("id", "enabled")}
 _BUMP = "UPDATE sync_db_version SET version = version + 1 WHERE id = 1"
 _OTHERS = "(SELECT applying FROM sync_db_version WHERE id = 1) = 0"
 
@@ -48,6 +49,10 @@ def upgrade() -> None:
         sa.Column("set_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("kind", "ref", name="pk_sync_override"),
     )
+    # The API pages lists in id order: a narrow index lets SQLite walk to a deep offset
+    # without reading every wide row before it (PostgreSQL can use it for index-only scans).
+    for table, columns in _PAGING_INDEXES.items():
+        op.create_index(f"ix_{table}_paging", table, list(columns))
     # A plain ADD COLUMN: batch mode would rebuild the table on SQLite and lose its triggers.
     op.add_column("sync_managed_pack", sa.Column("sources", _json(), nullable=True))
     if op.get_bind().dialect.name == "postgresql":
@@ -71,4 +76,6 @@ def downgrade() -> None:
         for event in ("insert", "update", "delete"):
             op.execute(f"DROP TRIGGER sync_db_version_sync_override_{event}")
     op.drop_table("sync_override")
+    for table in _PAGING_INDEXES:
+        op.drop_index(f"ix_{table}_paging", table_name=table)
     op.execute("ALTER TABLE sync_managed_pack DROP COLUMN sources")
