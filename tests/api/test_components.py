@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import insert, update
+
+from attune_sync.db import schema as t
 
 from .conftest import Api
 
@@ -199,3 +202,72 @@ def test_per_pack_lists_page(mon: Api) -> None:
     assert page["pagination"] == {"page": 2, "page_size": 2, "total_items": 6, "total_pages": 3}
     same = mon.get("/api/v1/packs/mon/triggers?page=2&per_page=2").json()
     assert same["data"] == page["data"]
+
+
+def test_trigger_creates_refused(mon: Api) -> None:
+    missing = mon.post("/api/v1/triggers", {"ref": "ghost.t", "pack_ref": "ghost", "label": "T"})
+    assert missing.status_code == 404
+    assert missing.json() == {"error": "Pack 'ghost' not found"}
+    again = mon.post("/api/v1/triggers", {"ref": "mon.alert", "pack_ref": "mon", "label": "A"})
+    assert again.status_code == 409
+    assert again.json() == {"error": "Trigger with ref 'mon.alert' already exists"}
+    invalid = mon.put("/api/v1/triggers/mon.alert", {"label": "", "param_schema": []})
+    assert invalid.status_code == 400
+    assert set(invalid.json()["details"]) == {"label", "param_schema"}
+
+
+def test_actions_and_rules_are_created_and_listed(mon: Api) -> None:
+    action = {"ref": "mon.page", "pack_ref": "mon", "label": "Page", "runtime": 1}
+    created = mon.post("/api/v1/actions", action)
+    assert created.status_code == 201
+    assert created.json()["message"] == "Action created successfully"
+    assert created.json()["data"]["runtime"] == 1
+    assert mon.post("/api/v1/actions", action).status_code == 409
+    assert mon.post("/api/v1/actions", {**action, "ref": "mon.x", "runtime": 9}).json() == {
+        "error": "Runtime 9 not found"
+    }
+    rule = {
+        "ref": "mon.on_alert",
+        "pack_ref": "mon",
+        "label": "On alert",
+        "action_ref": "mon.page",
+        "trigger_ref": "mon.alert",
+    }
+    made = mon.post("/api/v1/rules", rule)
+    assert made.status_code == 201
+    assert made.json()["data"]["enabled"] is True
+    missing = mon.post("/api/v1/rules", {**rule, "ref": "mon.r2", "action_ref": "mon.none"})
+    assert missing.json() == {"error": "Action 'mon.none' not found"}
+    assert mon.post("/api/v1/rules", {**rule, "label": ""}).status_code == 400
+    # The rule now holds the trigger and the action: deleting the trigger is refused.
+    used = mon.delete("/api/v1/triggers/mon.alert")
+    assert used.status_code == 409
+    assert "rule 'mon.on_alert'" in used.json()["error"]
+
+
+def test_creates_into_a_synced_pack_name_its_file(api: Api) -> None:
+    api.sync_packs()
+    for path, body in (
+        ("/api/v1/actions", {"ref": "system.a", "pack_ref": "system", "label": "A"}),
+        ("/api/v1/triggers", {"ref": "system.t", "pack_ref": "system", "label": "T"}),
+    ):
+        answer = api.post(path, body)
+        assert answer.status_code == 409
+        assert answer.json()["details"] == {"path": "system/pack.yaml"}
+        assert "system/" in answer.json()["error"]
+
+
+def test_whole_lists_follow_every_write_including_ones_the_api_did_not_make(mon: Api) -> None:
+    assert mon.get("/api/v1/triggers").json()["pagination"]["total_items"] == 1
+    assert mon.get("/api/v1/packs").json()["pagination"]["total"] == 1
+    mon.post("/api/v1/triggers", {"ref": "mon.b", "pack_ref": "mon", "label": "B"})
+    assert mon.get("/api/v1/triggers").json()["pagination"]["total_items"] == 2
+    with mon.engine.begin() as conn:  # another writer: the change counter tells the API
+        conn.execute(insert(t.trigger).values(ref="direct", label="D"))
+        conn.execute(update(t.trigger).where(t.trigger.c.ref == "mon.b").values(enabled=False))
+    listed = mon.get("/api/v1/triggers").json()
+    assert [x["ref"] for x in listed["data"]] == ["mon.alert", "mon.b", "direct"]
+    enabled = mon.get("/api/v1/triggers/enabled").json()["data"]
+    assert [x["ref"] for x in enabled] == ["mon.alert", "direct"]
+    mon.sync_packs()
+    assert mon.get("/api/v1/packs").json()["pagination"]["total"] == 9

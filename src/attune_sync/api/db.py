@@ -30,8 +30,14 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
 
 @contextmanager
 def reading(engine: Engine) -> Iterator[Connection]:
-    """A read-only transaction that never waits for a running sync (nor blocks one)."""
+    """A read-only transaction that never waits for a running sync (nor blocks one).
+
+    On PostgreSQL it is REPEATABLE READ, so every statement of a request (the change
+    counter, a count, the rows) sees one snapshot; SQLite's transactions always do.
+    """
     with engine.connect() as raw:
         conn = for_reading(raw)
+        if conn.dialect.name == "postgresql":
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
         with conn.begin():
             yield conn

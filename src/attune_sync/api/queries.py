@@ -3,17 +3,21 @@
 `*_ref` values come from joins on the foreign keys (the truth Attune cascades by), as the
 sync's own reads do. Lists page by id through a subquery on the primary key (a "deferred
 join"), so a page deep in a list costs about what the first one does: the offset walks a
-narrow index, and only the page's rows are joined and fetched.
+narrow index, and only the page's rows are joined and fetched. Whole lists go further and
+keep their ids while the database's change counter stands still (`_OrderedIds`).
 """
 
 from __future__ import annotations
 
+import threading
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Select, func, select
+from sqlalchemy import Connection, Engine, Select, func, select
 
 from attune_sync.db import schema as t
+from attune_sync.db.state import read_db_version
 
 from .pagination import Page
 
@@ -158,12 +162,48 @@ def list_page(
     return [dict(row) for row in rows], int(total)
 
 
+class _OrderedIds:
+    """Per engine, the ids of each whole list, valid for one value of the change counter.
+
+    Every write to these tables, by anyone, bumps the counter (migration 0002), so an
+    unchanged counter means unchanged lists. A page of a whole list is then a slice, its
+    total a length: page 400 costs what page 1 does, and no request counts the table.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_engine: weakref.WeakKeyDictionary[Engine, dict[Any, tuple[int, list[int]]]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def get(self, conn: Connection, key: tuple[str, bool], query: Select[Any]) -> list[int]:
+        version = read_db_version(conn)
+        with self._lock:
+            found = self._by_engine.setdefault(conn.engine, {}).get(key)
+        if found is not None and found[0] == version:
+            return found[1]
+        ids = [int(i) for i in conn.execute(query).scalars()]
+        with self._lock:
+            self._by_engine[conn.engine][key] = (version, ids)
+        return ids
+
+
+_ORDERED_IDS = _OrderedIds()
+
+
 def list_all(
     conn: Connection, kind: str, page: Page, *, enabled_only: bool
 ) -> tuple[list[Row], int]:
-    table = _SELECTS[kind][1]
+    """A page of every pack, trigger or sensor (or only the enabled ones), in id order."""
+    build, table = _SELECTS[kind]
     where = [table.c.enabled.is_(True)] if enabled_only else []
-    return list_page(conn, kind, page, where=where)
+    query = select(table.c.id).where(*where).order_by(table.c.id)
+    ids = _ORDERED_IDS.get(conn, (kind, enabled_only), query)
+    wanted = ids[page.offset : page.offset + page.size]
+    if not wanted:
+        return [], len(ids)
+    rows = conn.execute(build().where(table.c.id.in_(wanted)).order_by(table.c.id)).mappings()
+    return [dict(row) for row in rows], len(ids)
 
 
 def list_of_pack(conn: Connection, kind: str, pack_id: int, page: Page) -> tuple[list[Row], int]:

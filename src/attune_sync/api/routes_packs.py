@@ -36,7 +36,7 @@ _SUMMARIES = {
 def list_packs(request: Request) -> dict[str, Any]:
     page = parse_page(request.query_params)
     with reading(engine_of(request)) as conn:
-        rows, total = q.list_page(conn, "pack", page)
+        rows, total = q.list_all(conn, "pack", page, enabled_only=False)
     return {
         "data": [shapes.shape(row, shapes.PACK_SUMMARY) for row in rows],
         "pagination": page.body(total, "packs"),
