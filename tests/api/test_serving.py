@@ -48,20 +48,21 @@ def _port(process: subprocess.Popen[str]) -> int:
 
 
 @pytest.mark.parametrize(
-    ("args", "env", "message"),
+    ("args", "env", "code", "message"),
     [
-        ((), {}, "no API token configured"),
-        (("--no-auth", "--listen", "0.0.0.0:0"), {}, "--no-auth is refused on 0.0.0.0"),
-        (("--listen", "nowhere"), {"ATTUNE_SYNC_API_TOKENS": "t"}, "--listen must be HOST:PORT"),
-        (("--token-file", "/nonexistent/tokens"), {}, "cannot read the token file"),
+        ((), {}, 2, "no API token configured"),
+        (("--no-auth", "--listen", "0.0.0.0:0"), {}, 64, "--no-auth is refused on 0.0.0.0"),
+        (("--no-auth",), {"ATTUNE_SYNC_API_LISTEN": "[::]:0"}, 64, "--no-auth is refused on ::"),
+        (("--listen", "nowhere"), {"ATTUNE_SYNC_API_TOKENS": "t"}, 64, "expected HOST:PORT"),
+        (("--token-file", "/nonexistent/tokens"), {}, 2, "cannot read the token file"),
     ],
 )
 def test_serve_refuses_unsafe_or_broken_settings(
-    sqlite_url: str, args: tuple[str, ...], env: dict[str, str], message: str
+    sqlite_url: str, args: tuple[str, ...], env: dict[str, str], code: int, message: str
 ) -> None:
     process = _serve("--database", sqlite_url, *args, env=env)
     _, err = process.communicate(timeout=60)
-    assert process.returncode == 2
+    assert process.returncode == code
     assert message in err
 
 

@@ -1,105 +1,131 @@
-"""`attune-sync serve` and `attune-sync override list|clear`: parsing and entry points.
+"""`attune-sync serve` and `attune-sync override list|clear`, as commands of the CLI package.
 
-cli.py only registers these (`add_api_parsers`); each parser carries its own handler.
+cli/app.py lists SERVE and OVERRIDE in its COMMANDS. Everything heavy (SQLAlchemy,
+FastAPI, uvicorn) is imported inside `run`, so `--help` stays light.
 """
 
 from __future__ import annotations
 
-import argparse
-import ipaddress
-import os
-import socket
-import sys
-from datetime import UTC, datetime
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-import structlog
-from sqlalchemy import update
+from ..cli.command import USAGE, USAGE_MEANING, Command, CommandGroup, ExitCode
+from ..cli.common import fail
+from ..cli.options import DATABASE, LOG_FORMAT, LOG_LEVEL, OUTPUT, Option, UsageError, Values
+from ..setting_values import choice, parse_switch, split_listen
 
-from .. import render
-from ..db import schema as t
-from ..db.engine import DEFAULT_DATABASE_URL, DatabaseError, for_reading, make_engine, mask_url
-from ..db.migrate import upgrade
-from ..db.overrides import clear_override, load_overrides
-from ..envvars import env_flag
-from .auth import TOKENS_ENV, TokenFileError, TokenStore, parse_env_tokens, read_token_file
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
-log = structlog.get_logger("attune_sync.api")
+    from .auth import TokenStore
 
 DEFAULT_API_LISTEN = "127.0.0.1:3000"
 """The seeds' port, on loopback unless told otherwise."""
-
-EXIT_OK = 0
-EXIT_NOT_FOUND = 1  # override clear: there was no such override
-EXIT_TROUBLE = 2  # bad configuration, database unreachable
 SHUTDOWN_TIMEOUT_S = 10
 """On SIGTERM, in-flight requests get this long to finish."""
 
 
-def _add_logging(sub: argparse.ArgumentParser) -> None:
-    sub.add_argument(
-        "--database",
-        default=os.environ.get("ATTUNE_SYNC_DATABASE_URL", DEFAULT_DATABASE_URL),
-        metavar="URL",
-        help=f"SQLAlchemy URL (env ATTUNE_SYNC_DATABASE_URL, default {DEFAULT_DATABASE_URL})",
+class ServeExit(ExitCode):
+    STOPPED = 0, "stopped by SIGTERM/SIGINT, in-flight requests drained"
+    TROUBLE = (
+        2,
+        (
+            "cannot start: no token, --no-auth off loopback, unreadable token file, database "
+            "unusable or unreachable, address in use"
+        ),
     )
-    sub.add_argument(
-        "--log-format",
-        choices=("auto", "json", "console"),
-        default=os.environ.get("ATTUNE_SYNC_LOG_FORMAT", "auto"),
-    )
-    sub.add_argument("--log-level", default=os.environ.get("ATTUNE_SYNC_LOG_LEVEL", "info"))
+    USAGE_ERROR = USAGE, USAGE_MEANING
 
 
-def add_api_parsers(commands: argparse._SubParsersAction[Any]) -> None:
-    serve = commands.add_parser("serve", help="serve the REST API of the seeds over the database")
-    _add_logging(serve)
-    serve.add_argument(
-        "--listen",
-        default=os.environ.get("ATTUNE_SYNC_API_LISTEN", DEFAULT_API_LISTEN),
-        metavar="HOST:PORT",
-        help=f"address to serve on (env ATTUNE_SYNC_API_LISTEN, default {DEFAULT_API_LISTEN})",
-    )
-    serve.add_argument(
-        "--token-file",
-        default=os.environ.get("ATTUNE_SYNC_API_TOKEN_FILE"),
-        metavar="PATH",
-        help="tokens, one a line: `<token> read|write [label]` (env ATTUNE_SYNC_API_TOKEN_FILE)",
-    )
-    serve.add_argument(
-        "--no-auth",
-        action="store_true",
-        default=env_flag("ATTUNE_SYNC_API_NO_AUTH"),
-        help="serve without tokens (only on a loopback address)",
-    )
-    serve.set_defaults(handler=cmd_serve)
-
-    override = commands.add_parser("override", help="list or clear API overrides of `enabled`")
-    actions = override.add_subparsers(dest="override_command", required=True)
-    listing = actions.add_parser("list", help="every override syncs keep")
-    _add_logging(listing)
-    listing.add_argument("--output", choices=("text", "json"), default="text")
-    clear = actions.add_parser("clear", help="end an override: the file's `enabled` applies")
-    _add_logging(clear)
-    clear.add_argument("kind", choices=("trigger", "sensor"), metavar="KIND")
-    clear.add_argument("ref", metavar="REF")
-    clear.add_argument("--output", choices=("text", "json"), default="text")
-    override.set_defaults(handler=cmd_override)
+class OverrideExit(ExitCode):
+    DONE = 0, "listed, or cleared"
+    NOT_FOUND = 1, "clear: there was no such override"
+    TROUBLE = 2, "the database cannot be reached"
+    USAGE_ERROR = USAGE, USAGE_MEANING
 
 
-def _fail(message: str, code: int = EXIT_TROUBLE) -> int:
-    print(f"error: {message}", file=sys.stderr)
-    return code
+def _listen(text: str) -> str:
+    split_listen(text)
+    return text
 
 
-def _parse_listen(listen: str) -> tuple[str, int]:
-    host, sep, port = listen.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise ValueError(f"--listen must be HOST:PORT, not {listen!r}")
-    return host.strip("[]"), int(port)
+def _text(text: str) -> str:
+    if not text.strip():
+        raise ValueError("expected a non-empty value")
+    return text
+
+
+API_LISTEN = Option(
+    "api_listen",
+    "--listen",
+    "ATTUNE_SYNC_API_LISTEN",
+    _listen,
+    DEFAULT_API_LISTEN,
+    "address of the REST API (port 0 picks a free one)",
+    metavar="HOST:PORT",
+)
+TOKEN_FILE = Option(
+    "token_file",
+    "--token-file",
+    "ATTUNE_SYNC_API_TOKEN_FILE",
+    _text,
+    None,
+    "tokens, one a line: `<token> read|write [label]`",
+    metavar="PATH",
+)
+NO_AUTH = Option(
+    "no_auth",
+    "--no-auth",
+    "ATTUNE_SYNC_API_NO_AUTH",
+    parse_switch,
+    False,
+    "serve without tokens (only on a loopback address)",
+    switch=True,
+)
+KIND = Option(
+    "kind",
+    None,
+    None,
+    choice("trigger", "sensor"),
+    None,
+    "trigger or sensor",
+    metavar="KIND",
+    required=True,
+)
+REF = Option("ref", None, None, _text, None, "its ref", metavar="REF", required=True)
+_BASE = (DATABASE, OUTPUT, LOG_FORMAT, LOG_LEVEL)
+
+
+@dataclass(frozen=True, slots=True)
+class ServeSettings:
+    database: str
+    host: str
+    port: int
+    token_file: str | None
+    no_auth: bool
+    output: str
+
+    @classmethod
+    def from_values(cls, values: Values) -> ServeSettings:
+        host, port = split_listen(str(values["api_listen"]))
+        if values["no_auth"] and not is_loopback(host):
+            raise UsageError(
+                f"--no-auth is refused on {host}: without tokens the API serves only on a "
+                "loopback address (--listen 127.0.0.1:PORT)"
+            )
+        return cls(
+            str(values["database"]),
+            host,
+            port,
+            values["token_file"],
+            bool(values["no_auth"]),
+            str(values["output"]),
+        )
 
 
 def is_loopback(host: str) -> bool:
+    import ipaddress
+
     if host == "localhost":
         return True
     try:
@@ -109,95 +135,199 @@ def is_loopback(host: str) -> bool:
 
 
 def load_tokens(token_file: str | None) -> TokenStore:
+    import os
+
+    from .auth import TOKENS_ENV, TokenStore, parse_env_tokens, read_token_file
+
     tokens = parse_env_tokens(os.environ.get(TOKENS_ENV))
     if token_file:
         tokens += read_token_file(token_file)
     return TokenStore(tokens)
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
+def run_serve(settings: ServeSettings) -> int:
+    import socket
+
+    import structlog
+
+    from ..db.engine import DatabaseError, make_engine, mask_url
+    from ..db.migrate import upgrade
+    from .auth import TOKENS_ENV, TokenFileError
+
+    output = settings.output
     try:
-        host, port = _parse_listen(args.listen)
-        store = load_tokens(args.token_file)
-    except (ValueError, TokenFileError) as error:
-        return _fail(str(error))
-    if args.no_auth and not is_loopback(host):
-        return _fail(f"--no-auth is refused on {host}: it serves only on a loopback address")
-    if not store and not args.no_auth:
-        return _fail(
+        store = load_tokens(settings.token_file)
+    except TokenFileError as error:
+        return fail(output, str(error), ServeExit.TROUBLE)
+    if not store and not settings.no_auth:
+        message = (
             f"no API token configured: set {TOKENS_ENV} or --token-file "
             "(or --no-auth, on a loopback address only)"
         )
+        return fail(output, message, ServeExit.TROUBLE)
     try:
-        engine = make_engine(args.database)
+        engine = make_engine(settings.database)
         upgrade(engine)
     except DatabaseError as error:
-        return _fail(str(error))
+        return fail(output, str(error), ServeExit.TROUBLE)
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
     try:
-        sock = socket.create_server((host, port), family=_family(host), reuse_port=False)
+        sock = socket.create_server((settings.host, settings.port), family=family)
     except OSError as error:
-        return _fail(f"cannot listen on {args.listen}: {error.strerror or error}")
-    from .server import serve  # keeps `override` free of uvicorn
+        engine.dispose()
+        where = f"{settings.host}:{settings.port}"
+        return fail(
+            output, f"cannot listen on {where}: {error.strerror or error}", ServeExit.TROUBLE
+        )
+    from .server import serve
 
     bound = sock.getsockname()[1]
-    log.info(
+    structlog.get_logger("attune_sync.api").info(
         "serving the API",
-        listen=f"{host}:{bound}",
+        listen=f"{settings.host}:{bound}",
         port=bound,
-        database=mask_url(args.database),
-        auth="off" if args.no_auth else f"{len(store)} tokens",
+        database=mask_url(settings.database),
+        auth="off" if settings.no_auth else f"{len(store)} tokens",
     )
-    serve(engine, None if args.no_auth else store, sock, SHUTDOWN_TIMEOUT_S)
-    engine.dispose()
-    return EXIT_OK
-
-
-def _family(host: str) -> socket.AddressFamily:
-    return socket.AF_INET6 if ":" in host else socket.AF_INET
-
-
-def cmd_override(args: argparse.Namespace) -> int:
     try:
-        engine = make_engine(args.database)
-        upgrade(engine)
+        serve(engine, None if settings.no_auth else store, sock, SHUTDOWN_TIMEOUT_S)
+    finally:
+        engine.dispose()
+    return ServeExit.STOPPED
+
+
+@dataclass(frozen=True, slots=True)
+class OverrideSettings:
+    database: str
+    output: str
+    kind: str | None = None
+    ref: str | None = None
+
+    @classmethod
+    def from_values(cls, values: Values) -> OverrideSettings:
+        return cls(str(values["database"]), str(values["output"]))
+
+    @classmethod
+    def for_clear(cls, values: Values) -> OverrideSettings:
+        return cls(
+            str(values["database"]), str(values["output"]), str(values["kind"]), values["ref"]
+        )
+
+
+def _engine(settings: OverrideSettings) -> Engine:
+    from ..db.engine import make_engine
+    from ..db.migrate import upgrade
+
+    engine = make_engine(settings.database)
+    upgrade(engine)
+    return engine
+
+
+def run_list(settings: OverrideSettings) -> int:
+    from .. import render
+    from ..db.engine import DatabaseError, for_reading
+    from ..db.overrides import load_overrides
+
+    try:
+        engine = _engine(settings)
     except DatabaseError as error:
-        return _fail(str(error))
-    if args.override_command == "list":
+        return fail(settings.output, str(error), OverrideExit.TROUBLE)
+    try:
         with engine.connect() as raw:
-            conn = for_reading(raw)
-            overrides = sorted(load_overrides(conn).values(), key=lambda o: (o.kind, o.ref))
-        if args.output == "json":
-            print(render.dumps({"overrides": [o.as_json() for o in overrides]}))
-        elif not overrides:
-            print("No overrides: every managed trigger and sensor is as its file says.")
-        else:
-            print("\n".join(o.describe() for o in overrides))
-        return EXIT_OK
-    return _clear(engine, args)
-
-
-def _clear(engine: Any, args: argparse.Namespace) -> int:
-    with engine.begin() as conn:
-        found = load_overrides(conn).get((args.kind, args.ref))
-        if found is not None:
-            clear_override(conn, args.kind, args.ref)
-            # The file's value applies at once, not only at the next sync.
-            table = t.metadata.tables[args.kind]
-            conn.execute(
-                update(table)
-                .where(table.c.ref == args.ref, table.c.enabled != found.file_enabled)
-                .values(enabled=found.file_enabled, updated=datetime.now(UTC))
-            )
-    if found is None:
-        message = f"no override on {args.kind} {args.ref!r}"
-        if args.output == "json":
-            print(render.dumps({"cleared": False, "error": message}))
-        else:
-            print(f"error: {message}", file=sys.stderr)
-        return EXIT_NOT_FOUND
-    if args.output == "json":
-        print(render.dumps({"cleared": True, "override": found.as_json()}))
+            found = load_overrides(for_reading(raw)).values()
+    finally:
+        engine.dispose()
+    overrides = sorted(found, key=lambda o: (o.kind, o.ref))
+    if settings.output == "json":
+        print(render.dumps({"overrides": [o.as_json() for o in overrides]}))
+    elif not overrides:
+        print("No overrides: every managed trigger and sensor is as its file says.")
     else:
-        state = "enabled" if found.file_enabled else "disabled"
-        print(f"Cleared: {args.kind} {args.ref} is {state} again, as its file says.")
-    return EXIT_OK
+        print("\n".join(o.describe() for o in overrides))
+    return OverrideExit.DONE
+
+
+def run_clear(settings: OverrideSettings) -> int:
+    from .. import render
+    from ..db.engine import DatabaseError
+
+    try:
+        engine = _engine(settings)
+    except DatabaseError as error:
+        return fail(settings.output, str(error), OverrideExit.TROUBLE)
+    try:
+        found = _clear(engine, str(settings.kind), str(settings.ref))
+    finally:
+        engine.dispose()
+    if found is None:
+        message = f"no override on {settings.kind} {settings.ref!r}"
+        return fail(settings.output, message, OverrideExit.NOT_FOUND)
+    if settings.output == "json":
+        print(render.dumps({"cleared": True, "override": found}))
+    else:
+        state = "enabled" if found["file_enabled"] else "disabled"
+        print(f"Cleared: {settings.kind} {settings.ref} is {state} again, as its file says.")
+    return OverrideExit.DONE
+
+
+def _clear(engine: Engine, kind: str, ref: str) -> dict[str, Any] | None:
+    """End one override and put the file's value back at once, in one transaction."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import update
+
+    from ..db import schema as t
+    from ..db.overrides import clear_override, load_overrides
+
+    with engine.begin() as conn:
+        found = load_overrides(conn).get((kind, ref))
+        if found is None:
+            return None
+        clear_override(conn, kind, ref)
+        table = t.metadata.tables[kind]
+        conn.execute(
+            update(table)
+            .where(table.c.ref == ref, table.c.enabled != found.file_enabled)
+            .values(enabled=found.file_enabled, updated=datetime.now(UTC))
+        )
+    return found.as_json()
+
+
+SERVE = Command(
+    name="serve",
+    summary="serve the seeds' REST API over the database (see docs/api.md)",
+    options=(*_BASE, API_LISTEN, TOKEN_FILE, NO_AUTH),
+    exits=ServeExit,
+    settings=ServeSettings.from_values,
+    run=run_serve,
+    crashed=ServeExit.TROUBLE,
+    precedence="2 is decided at start; afterwards 0.",
+)
+OVERRIDE = CommandGroup(
+    "override",
+    "list or clear API overrides of `enabled` on synced triggers and sensors",
+    (
+        Command(
+            name="list",
+            summary="every override the syncs keep",
+            options=_BASE,
+            exits=OverrideExit,
+            settings=OverrideSettings.from_values,
+            run=run_list,
+            crashed=OverrideExit.TROUBLE,
+            precedence="2 over 0.",
+        ),
+        Command(
+            name="clear",
+            summary="end an override: the file's `enabled` applies again, at once",
+            options=(KIND, REF, *_BASE),
+            exits=OverrideExit,
+            settings=OverrideSettings.for_clear,
+            run=run_clear,
+            crashed=OverrideExit.TROUBLE,
+            precedence="2 over 1 over 0.",
+        ),
+    ),
+)
+
+__all__ = ["OVERRIDE", "SERVE"]
