@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import socket
@@ -23,6 +24,7 @@ from attune_sync.api.auth import TokenStore
 from attune_sync.api.server import build_server
 from attune_sync.db.engine import make_engine
 from attune_sync.db.migrate import upgrade
+from attune_sync.logs import configure_logging
 from attune_sync.sync import sync
 
 BUNDLED = Path(__file__).resolve().parents[2] / "packs"
@@ -81,6 +83,36 @@ def start_server(
 def stop_server(server: Any, thread: threading.Thread) -> None:
     server.should_exit = True
     thread.join(10)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stdlib_logging() -> None:
+    """Logs go through the standard library from the first request on, as under `serve`,
+    so a test can point them at its own captured stream (see `log_lines`)."""
+    configure_logging("json", "info")
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.entries: list[dict[str, Any]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        # structlog hands the standard library its event dict as the record's message.
+        if isinstance(record.msg, dict):
+            self.entries.append(dict(record.msg))
+
+
+@pytest.fixture
+def api_log() -> Iterator[list[dict[str, Any]]]:
+    """The API's log entries (structlog event dicts) written during the test."""
+    records = _Records()
+    logger = logging.getLogger("attune_sync.api")
+    logger.addHandler(records)
+    try:
+        yield records.entries
+    finally:
+        logger.removeHandler(records)
 
 
 @pytest.fixture

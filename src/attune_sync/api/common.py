@@ -11,11 +11,11 @@ from fastapi import Request
 from sqlalchemy import Connection, Engine
 from starlette.concurrency import run_in_threadpool
 
+from attune_sync.db.overrides import load_override
 from attune_sync.fields import Rule
 
 from .auth import Caller
 from .errors import validation_failed
-from .writes import load_overrides_of
 
 _JSON_TYPES: dict[str, dict[str, Any]] = {
     "string": {"type": "string"},
@@ -56,7 +56,7 @@ def parse_body(raw: bytes) -> Any:
 
 def with_override(conn: Connection, kind: str, body: dict[str, Any]) -> dict[str, Any]:
     """A trigger's or sensor's body, showing an API override of its `enabled` if one holds."""
-    found = load_overrides_of(conn, kind, body["ref"])
+    found = load_override(conn, kind, body["ref"])
     if found is not None:
         body["override"] = found.as_json()
     return body

@@ -10,11 +10,11 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, update
 from sqlalchemy.exc import DataError, IntegrityError, StatementError
 
 from attune_sync.db import schema as t
-from attune_sync.db.overrides import clear_override, set_override
+from attune_sync.db.overrides import clear_override, load_override, set_override
 from attune_sync.model import ComponentKind
 from attune_sync.overrides import Override
 from attune_sync.planner import json_equal
@@ -235,7 +235,7 @@ def set_enabled(
     """
     current, owner = _component_row(conn, kind, ref)
     if owner is not None:
-        before = load_overrides_of(conn, kind, ref)
+        before = load_override(conn, kind, ref)
         file_enabled = before.file_enabled if before is not None else bool(current["enabled"])
         if enabled == file_enabled:
             clear_override(conn, kind, ref)
@@ -266,14 +266,6 @@ def delete_component(conn: Connection, kind: str, ref: str) -> None:
     with _refusals(kind, ref):
         conn.execute(delete(table).where(table.c.id == current["id"]))
     clear_override(conn, kind, ref)
-
-
-def load_overrides_of(conn: Connection, kind: str, ref: str) -> Override | None:
-    o = t.sync_override
-    row = conn.execute(select(o).where(o.c.kind == kind, o.c.ref == ref)).first()
-    if row is None:
-        return None
-    return Override(row.kind, row.ref, row.enabled, row.file_enabled, row.set_by, row.set_at)
 
 
 def _get(conn: Connection, kind: str, ref: str) -> Row:

@@ -20,6 +20,15 @@ def load_overrides(conn: Connection) -> dict[tuple[str, str], Override]:
     }
 
 
+def load_override(conn: Connection, kind: str, ref: str) -> Override | None:
+    """The override of one object, if any."""
+    o = t.sync_override
+    row = conn.execute(select(o).where(o.c.kind == kind, o.c.ref == ref)).first()
+    if row is None:
+        return None
+    return Override(row.kind, row.ref, row.enabled, row.file_enabled, row.set_by, row.set_at)
+
+
 def set_override(conn: Connection, override: Override) -> None:
     """Record `override`, replacing any earlier one of the same object."""
     o = t.sync_override
