@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from attune_sync.daemon.state import pack_states
 from attune_sync.model import ActualState, PackBundle
 from attune_sync.overrides import Override
 from attune_sync.planner import make_plan
+from attune_sync.runs import plan_details
+from attune_sync.standing import pack_standing
 
 from .test_planner import actual_of, bundle, desired, sensor, trigger
 
@@ -33,7 +34,7 @@ def test_an_override_is_kept_while_the_file_says_what_it_said() -> None:
     assert plan.changes == []
     assert [o.ref for o in plan.overrides_kept] == ["mon.cpu"]
     assert plan.ended_overrides == []
-    states = pack_states(plan, {"mon"})
+    states = pack_standing({"mon": {}}, plan_details(plan))
     assert states["mon"]["overrides"][0]["enabled"] is False
     assert states["mon"]["overrides"][0]["set_at"] == "2026-11-28T03:00:00Z"
 

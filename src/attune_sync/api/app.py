@@ -16,6 +16,8 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from attune_sync.db.locks import WriteLockBusy
+
 from .actions_rules import router as actions_rules_router
 from .auth import Caller, TokenStore
 from .errors import ApiError
@@ -106,6 +108,10 @@ def _add_handlers(app: FastAPI) -> None:
             key = ".".join(str(p) for p in item.get("loc", ())[1:]) or "body"
             details.setdefault(key, []).append(str(item.get("msg")))
         return JSONResponse({"error": "Validation failed", "details": details}, status_code=400)
+
+    @app.exception_handler(WriteLockBusy)
+    async def write_lock_busy(_request: Request, error: WriteLockBusy) -> JSONResponse:
+        return JSONResponse({"error": str(error)}, status_code=503, headers={"Retry-After": "5"})
 
     @app.exception_handler(OperationalError)
     async def database_down(request: Request, _error: OperationalError) -> JSONResponse:

@@ -8,16 +8,20 @@ from contextlib import contextmanager
 from sqlalchemy import Connection, Engine
 
 from attune_sync.db.engine import for_reading
+from attune_sync.db.locks import take_write_lock
+
+WRITE_LOCK_WAIT_S = 30.0
+"""How long an API write waits for a running sync (or another write) before a 503."""
 
 
 def take_writer_lock(conn: Connection) -> None:
-    """The hook for the writer lock that apply, watch and the API share.
+    """The write lock apply, watch and the API share (db/locks.py), before anything is read.
 
-    Today the transaction itself serialises what must be: SQLite's BEGIN IMMEDIATE takes the
-    write lock up front, and on PostgreSQL the unique indexes decide concurrent creates (one
-    commits, the other gets a 409). A shared lock against a running sync goes here, taken
-    first thing in every API write.
+    A write therefore never checks a ref or a reference against rows a running sync is
+    about to change, and concurrent creates of one ref queue up: one 201, then one 409.
+    WriteLockBusy (another writer held it too long) is answered 503 by the app.
     """
+    take_write_lock(conn, WRITE_LOCK_WAIT_S)
 
 
 @contextmanager

@@ -38,7 +38,7 @@ def run(settings: DiffSettings) -> int:
     from ..db.engine import DatabaseError, make_engine
     from ..db.migrate import upgrade
     from ..reader import TreeChanged, TreeUnreadable
-    from ..sync import dry_run
+    from ..sync import plan as engine_plan
 
     output = settings.common.output
     try:
@@ -47,7 +47,7 @@ def run(settings: DiffSettings) -> int:
         return fail(output, f"{error}; nothing was compared", DiffExit.TROUBLE)
     try:
         upgrade(engine)
-        plan = dry_run(engine, settings.common.packs_dir, settings.options)
+        plan = engine_plan(engine, settings.common.packs_dir, settings.options)
     except (TreeUnreadable, TreeChanged, DatabaseError) as error:
         return fail(output, f"{error}; nothing was compared", DiffExit.TROUBLE)
     finally:

@@ -4,16 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-RUN_RESULTS = (
-    "applied",
-    "noop",
-    "invalid",
-    "held_back",
-    "failed",
-    "tree_changed",
-    "unreadable",
-    "drift_reported",
-)
+from ..runs import RunResult
 
 
 class Metrics:
@@ -21,8 +12,8 @@ class Metrics:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.runs = Counter("attune_sync_runs", "Sync runs by result.", ["result"], registry=r)
-        for result in RUN_RESULTS:
-            self.runs.labels(result)  # so every series exists from the start (rate() works)
+        for result in RunResult:
+            self.runs.labels(result.value)  # so every series exists from the start (rate() works)
         self.run_duration = Histogram(
             "attune_sync_run_duration_seconds",
             "Wall time of a sync run, read to commit.",
