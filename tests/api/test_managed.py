@@ -206,3 +206,21 @@ def test_a_disabled_file_object_enabled_through_the_api(api: Api) -> None:
     }
     assert api.sync_packs().plan.changes == []
     assert api.get("/api/v1/triggers/github.pull_request").json()["data"]["enabled"] is True
+
+
+def test_a_sensor_fires_every_trigger_it_lists(api: Api) -> None:
+    folder = api.packs / "multi"
+    (folder / "triggers").mkdir(parents=True)
+    (folder / "sensors").mkdir()
+    (folder / "pack.yaml").write_text("ref: multi\nlabel: Multi\ndescription: d\n")
+    for name in ("first", "second"):
+        (folder / "triggers" / f"{name}.yaml").write_text(f"label: {name}\n")
+    (folder / "sensors" / "watch.yaml").write_text(
+        "label: Watch\ndescription: d\nentry_point: w.py\nrunner_type: python3\n"
+        "trigger_types: [multi.first, multi.second]\n"
+    )
+    outcome = api.sync_packs()
+    assert outcome.plan.invalid == [], outcome.plan.invalid
+    for trigger in ("multi.first", "multi.second"):
+        firing = api.get(f"/api/v1/triggers/{trigger}/sensors").json()["data"]
+        assert [s["ref"] for s in firing] == ["multi.watch"], trigger

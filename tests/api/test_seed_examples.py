@@ -175,8 +175,17 @@ def test_seed_examples_after_applying_the_bundled_packs(api: Api) -> None:
         }
     triggers = _run(api, seeds.PACK_TRIGGERS).json()["data"]
     assert [t["ref"] for t in triggers] == ["aws.ec2.instance_state_change"]
-    for command in (seeds.PACK_ACTIONS, seeds.PACK_RULES):
-        assert _run(api, command).json()["data"] == []
+    actions = _run(api, seeds.PACK_ACTIONS)
+    assert actions.status_code == 200
+    assert "aws.ec2.start_instance" in [a["ref"] for a in actions.json()["data"]]
+    assert all(
+        list(a)
+        == ["id", "ref", "pack_ref", "label", "description", "runtime", "created", "updated"]
+        for a in actions.json()["data"]
+    )
+    rules = _run(api, seeds.PACK_RULES)
+    assert rules.status_code == 200
+    assert all(r["pack_ref"] == "aws.ec2" for r in rules.json()["data"])
     # Creating into a synced pack names the pack's file.
     into = _run(api, seeds.TIMER_TRIGGER)
     assert into.status_code == 409

@@ -23,6 +23,7 @@ ALL_TABLES = {
     "trigger",
     "sensor",
     "sync_override",
+    "sensor_trigger",
     "action",
     "rule",
     "sync_managed_pack",

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Engine
 from starlette.concurrency import run_in_threadpool
 
 from attune_sync.db.overrides import load_override
-from attune_sync.fields import Rule
+from attune_sync.fields import Field as Rule
 
 from .auth import Caller
 from .errors import validation_failed
@@ -66,7 +66,7 @@ def body_schema(rules: Mapping[str, Rule], required: tuple[str, ...]) -> dict[st
     """OpenAPI request body for the interactive docs, from the validator's own rules."""
     properties: dict[str, Any] = {}
     for name, rule in rules.items():
-        schema = dict(_JSON_TYPES[rule.type])
+        schema = dict(_JSON_TYPES.get(rule.type, {}))
         if rule.max_length is not None:
             schema["maxLength"] = rule.max_length
         if rule.min_length is not None:

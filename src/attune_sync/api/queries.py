@@ -212,12 +212,13 @@ def list_of_pack(conn: Connection, kind: str, pack_id: int, page: Page) -> tuple
 
 
 def sensors_firing(conn: Connection, trigger_id: int, page: Page) -> tuple[list[Row], int]:
-    """The sensors that fire a trigger.
+    """The sensors that fire a trigger: through every trigger a sensor lists (`sensor_trigger`).
 
-    The one place that knows how a sensor names its triggers (today `sensor.trigger`; a link
-    table listing every trigger of a sensor replaces it here alone).
+    The one place that knows how a sensor names its triggers.
     """
-    return list_page(conn, "sensor", page, where=[t.sensor.c.trigger == trigger_id])
+    link = t.sensor_trigger
+    firing = select(link.c.sensor).where(link.c.trigger == trigger_id)
+    return list_page(conn, "sensor", page, where=[t.sensor.c.id.in_(firing)])
 
 
 def id_of(conn: Connection, kind: str, ref: str) -> int | None:
@@ -244,8 +245,13 @@ def users_of_trigger(
 ) -> list[str]:
     """Sensors and rules that still use a trigger (outside `outside_pack`, when given)."""
     found = []
+    link = t.sensor_trigger
+    listing = select(link.c.sensor).where(link.c.trigger == trigger_id)
     for kind, table in (("sensor", t.sensor), ("rule", t.rule)):
-        query = select(table.c.ref).where(table.c.trigger == trigger_id).order_by(table.c.ref)
+        uses = table.c.trigger == trigger_id
+        if kind == "sensor":
+            uses = uses | table.c.id.in_(listing)
+        query = select(table.c.ref).where(uses).order_by(table.c.ref)
         if outside_pack is not None:
             query = query.where(table.c.pack != outside_pack)
         found += [f"{kind} '{ref}'" for ref in conn.execute(query.limit(3)).scalars()]

@@ -192,6 +192,18 @@ def create_component(conn: Connection, kind: str, body: Any, now: datetime) -> R
     if q.id_of(conn, kind, ref) is not None:
         raise already_exists(kind, ref)
     insert_row(conn, kind, ref, row)
+    if kind == "sensor":
+        # The seeds' sensor fires one trigger: the first (and only) entry of its list.
+        sensor_id = q.id_of(conn, "sensor", ref)
+        conn.execute(
+            insert(t.sensor_trigger).values(
+                sensor=sensor_id,
+                sensor_ref=ref,
+                trigger=row["trigger"],
+                trigger_ref=row["trigger_ref"],
+                position=0,
+            )
+        )
     return _get(conn, kind, ref)
 
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn
 
 from ..api.commands import OVERRIDE, SERVE
-from . import apply, diff, status, validate, watch
+from . import apply, diff, schema, status, validate, watch
 from .command import USAGE, Command, CommandGroup
 from .options import UsageError, Values, add_option, resolve
 
@@ -24,6 +24,7 @@ COMMANDS: tuple[Command | CommandGroup, ...] = (
     apply.COMMAND,
     watch.COMMAND,
     status.COMMAND,
+    schema.COMMAND,
     SERVE,
     OVERRIDE,
 )

@@ -1,7 +1,7 @@
 """Overrides set through the API, and the file each managed object comes from.
 
 Revision ID: 0005
-Revises: 0002
+Revises: 0003 (0004 goes between when it is merged)
 Create Date: 2026-11-28
 
 `sync_override` records an operator's enable/disable of a trigger or sensor that the sync
@@ -23,7 +23,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0005"
-down_revision: str | Sequence[str] | None = "0002"
+down_revision: str | Sequence[str] | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
