@@ -36,6 +36,7 @@ from .model import (
     PackBundle,
     Plan,
 )
+from .overrides import keep_overrides
 from .runtimes import RuntimeIndex, split_constraint
 from .settle import kept_pack_refs, settle, settle_references
 
@@ -81,6 +82,7 @@ def make_plan(
     settled = settle(desired, actual, held={item.ref for item in held}, adopt=options.adopt)
     valid, invalid = settled.valid, settled.invalid
     plan = Plan(invalid=invalid, warnings=list(desired.warnings) + settled.warnings)
+    valid = keep_overrides(valid, actual, plan)
 
     upserts: list[Change] = []
     # A pack settled invalid keeps the pack last synced from its folder, whatever it declares.
@@ -143,6 +145,7 @@ def _pack_changes(
                 values,
                 folder=folder,
                 content_hash=content_hash,
+                sources=bundle.sources(),
             )
         ]
     schemas = (row.values.get("conf_schema"), spec.conf_schema)
@@ -159,10 +162,17 @@ def _pack_changes(
                 adopt=managed is None,
                 folder=folder,
                 content_hash=content_hash,
+                sources=bundle.sources(),
             )
         ]
-    if managed.folder != bundle.folder or managed.content_hash != bundle.content_hash:
-        plan.bookkeeping[spec.ref] = ManagedInfo(bundle.folder, bundle.content_hash)
+    if (
+        managed.folder != bundle.folder
+        or managed.content_hash != bundle.content_hash
+        or managed.sources is None
+    ):
+        plan.bookkeeping[spec.ref] = ManagedInfo(
+            bundle.folder, bundle.content_hash, bundle.sources()
+        )
     return []
 
 

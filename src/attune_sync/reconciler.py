@@ -200,7 +200,9 @@ class Reconciler:
             with collector_paused(self.long_lived), self.engine.begin() as conn:
                 outcome = self._transaction(conn, desired, drift, cancel, started_at, revision)
                 # apply_plan counts its own writes as one; anything more was someone else.
-                wrote = bool(outcome.plan.changes or outcome.plan.bookkeeping)
+                wrote = bool(
+                    outcome.plan.changes or outcome.plan.bookkeeping or outcome.plan.ended_overrides
+                )
                 trusted = read_db_version(conn) == self._version + wrote
                 if cancel is not None:
                     cancel.check()  # the last moment a watchdog can still roll it back

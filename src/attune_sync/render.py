@@ -70,6 +70,7 @@ def render_plan(plan: Plan, colour: bool = False) -> str:
         lines.append("Held back (not applied):")
         lines.extend(render_held_back(plan.held_back))
     lines.extend(render_invalid(plan, colour))
+    lines.extend(render_overrides(plan))
     lines.extend(render_problem(problem, colour) for problem in plan.warnings)
     if not plan.changes and not plan.held_back and not plan.invalid:
         lines.append("No changes: the database matches the packs folder.")
@@ -104,6 +105,21 @@ def held_back_lines(held: Iterable[HeldBack]) -> list[str]:
     ]
 
 
+def render_overrides(plan: Plan) -> list[str]:
+    """API overrides of `enabled` that the sync keeps, and those the files end."""
+    lines = []
+    if plan.overrides_kept:
+        lines += [
+            "",
+            "Overrides kept (set through the API; `attune-sync override clear` ends one):",
+        ]
+        lines += [f"  = {override.describe()}" for override in plan.overrides_kept]
+    if plan.ended_overrides:
+        lines += ["", "Overrides ended (the file changed `enabled`, so the file applies):"]
+        lines += [f"  - {kind} {ref}" for kind, ref in plan.ended_overrides]
+    return lines
+
+
 def render_invalid(plan: Plan, colour: bool = False) -> list[str]:
     lines = []
     for pack in plan.invalid:
@@ -126,6 +142,8 @@ def plan_json(plan: Plan, **extra: Any) -> dict[str, Any]:
             for pack in plan.invalid
         ],
         "warnings": [problem.as_json() for problem in plan.warnings],
+        "overrides": [override.as_json() for override in plan.overrides_kept],
+        "ended_overrides": [{"kind": kind, "ref": ref} for kind, ref in plan.ended_overrides],
         "summary": {
             "create": plan.count("create"),
             "update": plan.count("update"),

@@ -94,7 +94,7 @@ def actual_of(*bundles: PackBundle, unmanaged: tuple[str, ...] = ()) -> ActualSt
             },
         )
         if p.ref not in unmanaged:
-            state.managed[p.ref] = ManagedInfo(b.folder, b.content_hash)
+            state.managed[p.ref] = ManagedInfo(b.folder, b.content_hash, b.sources())
         for t in b.triggers.values():
             state.triggers[t.ref] = ActualObject(
                 next(_ids),

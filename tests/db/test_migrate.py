@@ -28,6 +28,7 @@ ALL_TABLES = {
     "pack",
     "trigger",
     "sensor",
+    "sync_override",
     "sensor_trigger",
     "action",
     "rule",

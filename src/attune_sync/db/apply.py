@@ -20,6 +20,7 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 
 from attune_sync.db import schema as t
 from attune_sync.db.changes import begin_own_writes, end_own_writes
+from attune_sync.db.overrides import end_overrides
 from attune_sync.model import FIELDS_BY_KIND, Action, Change, Kind, ManagedInfo, Plan
 
 _DELETE_CHUNK = 500
@@ -89,7 +90,7 @@ def apply_plan(conn: Connection, plan: Plan, *, now: datetime | None = None) -> 
     applier = _Applier(conn, now)
     result = ApplyResult()
     managed: dict[str, ManagedInfo] = dict(plan.bookkeeping)
-    if not plan.changes and not managed:
+    if not plan.changes and not managed and not plan.ended_overrides:
         return result
     begin_own_writes(conn)
 
@@ -112,6 +113,7 @@ def apply_plan(conn: Connection, plan: Plan, *, now: datetime | None = None) -> 
 
     applier.finish()
     result.bookkeeping = applier.upsert_managed(managed)
+    end_overrides(conn, plan.ended_overrides, deleted=result.count("delete") > 0)
     end_own_writes(conn)
     return result
 
@@ -119,7 +121,7 @@ def apply_plan(conn: Connection, plan: Plan, *, now: datetime | None = None) -> 
 def _bookkeeping(changes: Iterable[Change]) -> Iterator[tuple[str, ManagedInfo]]:
     for change in changes:
         if change.folder is not None and change.content_hash is not None:
-            yield change.ref, ManagedInfo(change.folder, change.content_hash)
+            yield change.ref, ManagedInfo(change.folder, change.content_hash, change.sources)
         elif change.adopt or change.folder is not None or change.content_hash is not None:
             raise ApplyError(f"pack {change.ref!r}: bookkeeping needs both folder and content_hash")
 
@@ -328,6 +330,7 @@ class _Applier:
                     "folder": info.folder,
                     "content_hash": info.content_hash,
                     "synced_at": self.now,
+                    "sources": info.sources,
                 }
             )
         table: Table = t.sync_managed_pack
@@ -339,6 +342,7 @@ class _Applier:
                 "folder": stmt.excluded.folder,
                 "content_hash": stmt.excluded.content_hash,
                 "synced_at": stmt.excluded.synced_at,
+                "sources": stmt.excluded.sources,
             },
         )
         self.conn.execute(stmt, rows)

@@ -20,6 +20,7 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -284,6 +285,22 @@ sync_managed_pack = Table(
     Column("folder", Text, nullable=False),
     Column("content_hash", Text, nullable=False),
     Column("synced_at", UTCDateTime(), nullable=False),
+    # "pack" and "<kind>:<ref>" -> the file it was read from, relative to the packs root
+    # (migration 0005): the API names it when it refuses to change a managed object.
+    Column("sources", _json(), nullable=True),
+)
+
+sync_override = Table(
+    "sync_override",
+    metadata,
+    # An enable/disable of a managed trigger or sensor made through the API (migration 0005).
+    # Syncs keep it while the file's `enabled` still equals `file_enabled`.
+    Column("kind", String(16), primary_key=True),
+    Column("ref", String(REF_LENGTH), primary_key=True),
+    Column("enabled", Boolean, nullable=False),
+    Column("file_enabled", Boolean, nullable=False),
+    Column("set_by", String(255), nullable=False),
+    Column("set_at", UTCDateTime(), nullable=False),
 )
 
 sync_db_version = Table(
@@ -323,6 +340,12 @@ sync_run = Table(
     Column("run_count", Integer, nullable=False, server_default=text("1")),
     **_TABLE_KW,
 )
+
+# The API pages lists in id order (migration 0005): narrow indexes let SQLite reach a deep
+# offset without reading every wide row before it.
+Index("ix_pack_paging", pack.c.id)
+Index("ix_trigger_paging", trigger.c.id, trigger.c.enabled)
+Index("ix_sensor_paging", sensor.c.id, sensor.c.enabled)
 
 TABLES_BY_KIND: dict[str, Table] = {
     "pack": pack,

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Row, func, select
 from attune_sync.db import schema as t
 from attune_sync.db.changes import read_db_version as read_db_version
 from attune_sync.db.orphans import find_orphans
+from attune_sync.db.overrides import load_overrides
 from attune_sync.model import (
     ACTION_FIELDS,
     PACK_FIELDS,
@@ -46,6 +47,7 @@ def load_actual(conn: Connection) -> ActualState:
     state.rule_counts = _counts_by_pack(conn, t.rule)
     state.rule_trigger_refs = _rule_trigger_refs(conn, orphans.of("rule"))
     state.rule_action_packs = _rule_action_packs(conn, orphans.of("rule"))
+    state.overrides = load_overrides(conn)
     return state
 
 
@@ -190,11 +192,11 @@ def _runtimes(conn: Connection) -> dict[str, ActualObject]:
 
 def _managed(conn: Connection) -> dict[str, ManagedInfo]:
     m = t.sync_managed_pack
-    query = select(t.pack.c.ref, m.c.folder, m.c.content_hash).join(
+    query = select(t.pack.c.ref, m.c.folder, m.c.content_hash, m.c.sources).join(
         t.pack, m.c.pack_id == t.pack.c.id
     )
     return {
-        row.ref: ManagedInfo(folder=row.folder, content_hash=row.content_hash)
+        row.ref: ManagedInfo(folder=row.folder, content_hash=row.content_hash, sources=row.sources)
         for row in conn.execute(query)
     }
 
