@@ -10,7 +10,7 @@ from typing import NoReturn
 
 import structlog
 
-from . import render
+from . import render, workflow_cli
 from .daemon.commands import add_status_parser, add_watch_parser, cmd_status, cmd_watch
 from .db.engine import DEFAULT_DATABASE_URL, DatabaseError, make_engine, mask_url
 from .db.migrate import upgrade
@@ -97,6 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_guard_options(apply)
     add_watch_parser(commands, add_common_options, add_guard_options)
     add_status_parser(commands, add_common_options)
+    # workflow (issue 9): --version, CI outputs, saved plans, completion.
+    workflow_cli.register(parser, commands, {"validate": validate, "diff": diff, "apply": apply})
     return parser
 
 
@@ -109,6 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "apply": cmd_apply,
         "watch": cmd_watch,
         "status": cmd_status,
+        "completion": workflow_cli.cmd_completion,
     }[args.command]
     return handler(args)
 
@@ -145,7 +148,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
         return _fail(args, str(error), EXIT_TROUBLE)
     valid, invalid = settle_references(desired, actual)
     problems = [p for pack in invalid for p in pack.problems] + desired.warnings
-    if args.output == "json":
+    folders = {ref: bundle.folder for ref, bundle in valid.items()}
+    if workflow_cli.print_validation(args, folders, invalid, desired.warnings):
+        pass
+    elif args.output == "json":
         print(render.dumps(render.problems_json(problems, packs=sorted(valid))))
     else:
         for problem in problems:
@@ -163,10 +169,15 @@ def cmd_diff(args: argparse.Namespace) -> int:
     try:
         engine = make_engine(args.database)
         upgrade(engine)
-        plan = dry_run(engine, args.packs_dir, _options(args))
-    except (TreeUnreadable, TreeChanged, DatabaseError) as error:
+        if args.out:  # workflow: a saved plan (saved_plan.py)
+            plan = workflow_cli.diff_saving(args, _options(args))
+        else:
+            plan = dry_run(engine, args.packs_dir, _options(args))
+    except (TreeUnreadable, TreeChanged, DatabaseError, OSError) as error:
         return _fail(args, f"{error}; nothing was compared", EXIT_TROUBLE)
-    if args.output == "json":
+    if workflow_cli.print_plan(args, plan):
+        pass
+    elif args.output == "json":
         print(render.dumps(render.plan_json(plan)))
     else:
         print(render.render_plan(plan, _colour()))
@@ -176,6 +187,8 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
+    if args.plan:  # workflow: apply a saved plan (saved_plan.py)
+        return workflow_cli.cmd_apply_saved(args, _colour())
     try:
         engine = make_engine(args.database)
         upgrade(engine)

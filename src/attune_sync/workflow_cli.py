@@ -1,0 +1,163 @@
+"""The CLI's GitOps additions (issue 9), registered on the parser by one hook in cli.py.
+
+* `--version`;
+* `validate --output github|junit` and `diff --output markdown`;
+* `diff --out PLAN` and `apply --plan PLAN` (saved plans, see saved_plan.py);
+* `completion bash|zsh|fish`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from importlib import metadata
+from typing import Any
+
+from . import completion, render, render_ci, render_markdown, saved_plan
+from .db.engine import DatabaseError, make_engine, mask_url
+from .db.migrate import upgrade
+from .model import InvalidPack, Plan, Problem
+from .planner import PlanOptions
+from .reader import TreeChanged, TreeUnreadable
+
+VALIDATE_OUTPUTS = ("github", "junit")
+DIFF_OUTPUTS = ("markdown",)
+EXIT_OK = 0
+EXIT_REFUSED = 1
+EXIT_INVALID = 2
+EXIT_HELD_BACK = 3
+
+
+def version() -> str:
+    try:
+        return metadata.version("attune-sync")
+    except metadata.PackageNotFoundError:  # running from a source tree without installing
+        return "0+unknown"
+
+
+def _widen_output(sub: argparse.ArgumentParser, extra: Sequence[str]) -> None:
+    for action in sub._actions:
+        if "--output" in action.option_strings and action.choices is not None:
+            action.choices = (*action.choices, *extra)
+
+
+def register(
+    parser: argparse.ArgumentParser,
+    commands: argparse._SubParsersAction[Any],
+    subparsers: Mapping[str, argparse.ArgumentParser],
+) -> None:
+    """Add this module's options and commands to the parser cli.py built."""
+    parser.add_argument("--version", action="version", version=f"attune-sync {version()}")
+    _widen_output(subparsers["validate"], VALIDATE_OUTPUTS)
+    _widen_output(subparsers["diff"], DIFF_OUTPUTS)
+    subparsers["diff"].add_argument(
+        "--out",
+        metavar="PLAN",
+        help="also write the plan with fingerprints to PLAN, for `apply --plan PLAN`",
+    )
+    subparsers["apply"].add_argument(
+        "--plan",
+        metavar="PLAN",
+        help="apply exactly the plan `diff --out PLAN` wrote, or refuse if anything moved",
+    )
+    shell = commands.add_parser("completion", help="print a shell completion script")
+    shell.add_argument("shell", choices=completion.SHELLS)
+    shell.set_defaults(log_format="auto", log_level="warning")
+
+
+def cmd_completion(args: argparse.Namespace) -> int:
+    from .cli import build_parser  # the whole parser, hooks included
+
+    print(completion.script(args.shell, build_parser()), end="")
+    return EXIT_OK
+
+
+def packs_prefix(packs_dir: str) -> str:
+    """The packs folder relative to the repository, where GitHub looks for annotated files."""
+    base = os.environ.get("GITHUB_WORKSPACE") or os.getcwd()
+    relative = os.path.relpath(os.path.abspath(packs_dir), base)
+    return "" if relative == "." else relative.replace(os.sep, "/")
+
+
+def print_validation(
+    args: argparse.Namespace,
+    valid: Mapping[str, str],
+    invalid: Sequence[InvalidPack],
+    warnings: Sequence[Problem],
+) -> bool:
+    """Print validate's result in a CI format; False when `--output` is not one of them."""
+    if args.output == "github":
+        problems = [p for pack in invalid for p in pack.problems] + list(warnings)
+        annotations = render_ci.render_github(problems, packs_prefix(args.packs_dir))
+        if annotations:
+            print(annotations)
+        errors = sum(1 for p in problems if p.severity == "error")
+        print(f"{len(valid)} valid, {len(invalid)} invalid, {errors} errors.")
+        return True
+    if args.output == "junit":
+        print(render_ci.render_junit(valid, invalid, warnings))
+        return True
+    return False
+
+
+def print_plan(args: argparse.Namespace, plan: Plan) -> bool:
+    """Print diff's plan as a pull request comment; False when not asked for."""
+    if args.output == "markdown":
+        print(render_markdown.render_markdown(plan), end="")
+        return True
+    return False
+
+
+def diff_saving(args: argparse.Namespace, options: PlanOptions) -> Plan:
+    """`diff --out PLAN`: plan, write the plan file, return the plan for the usual output."""
+    engine = make_engine(args.database)
+    upgrade(engine)
+    plan, document = saved_plan.make_saved_plan(engine, args.packs_dir, options)
+    saved_plan.write_plan_file(args.out, document)
+    return plan
+
+
+def cmd_apply_saved(args: argparse.Namespace, colour: bool) -> int:
+    """`apply --plan PLAN`: exit 0/2/3 like apply; 1 when refused or failed."""
+    try:
+        document = saved_plan.read_plan_file(args.plan)
+        engine = make_engine(args.database)
+        upgrade(engine)
+        outcome = saved_plan.apply_saved(engine, args.packs_dir, document)
+    except (
+        saved_plan.PlanFileError,
+        saved_plan.StalePlan,
+        DatabaseError,
+        TreeUnreadable,
+        TreeChanged,
+    ) as error:
+        message = str(error)
+        if not isinstance(error, saved_plan.StalePlan):
+            message += "; nothing was applied"
+        return _fail(args, message)
+    except Exception as error:
+        return _fail(args, f"apply failed and was rolled back: {error}")
+    plan = outcome.plan
+    if args.output == "json":
+        extra = {"run_id": outcome.run_id, "revision": outcome.revision, "plan_file": args.plan}
+        print(render.dumps(render.plan_json(plan, applied=True, result=outcome.result, **extra)))
+    else:
+        print(render.render_plan(plan, colour))
+        print(
+            f"Apply complete (saved plan {args.plan}): {plan.count('create')} added, "
+            f"{plan.count('update')} changed, {plan.count('delete')} destroyed"
+            f" in {outcome.seconds:.2f}s (database {mask_url(args.database)})."
+        )
+    if plan.invalid:
+        return EXIT_INVALID
+    return EXIT_HELD_BACK if plan.held_back else EXIT_OK
+
+
+def _fail(args: argparse.Namespace, message: str) -> int:
+    if args.output == "json":
+        print(render.dumps({"error": message}))
+    else:
+        print(f"error: {message}", file=sys.stderr)
+    return EXIT_REFUSED
