@@ -170,7 +170,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
         engine = make_engine(args.database)
         upgrade(engine)
         if args.out:  # workflow: a saved plan (saved_plan.py)
-            plan = workflow_cli.diff_saving(args, _options(args))
+            plan = workflow_cli.diff_saving(args, engine, _options(args))
         else:
             plan = dry_run(engine, args.packs_dir, _options(args))
     except (TreeUnreadable, TreeChanged, DatabaseError, OSError) as error:

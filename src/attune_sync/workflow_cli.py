@@ -15,6 +15,8 @@ from collections.abc import Mapping, Sequence
 from importlib import metadata
 from typing import Any
 
+from sqlalchemy import Engine
+
 from . import completion, render, render_ci, render_markdown, saved_plan
 from .db.engine import DatabaseError, make_engine, mask_url
 from .db.migrate import upgrade
@@ -110,10 +112,8 @@ def print_plan(args: argparse.Namespace, plan: Plan) -> bool:
     return False
 
 
-def diff_saving(args: argparse.Namespace, options: PlanOptions) -> Plan:
+def diff_saving(args: argparse.Namespace, engine: Engine, options: PlanOptions) -> Plan:
     """`diff --out PLAN`: plan, write the plan file, return the plan for the usual output."""
-    engine = make_engine(args.database)
-    upgrade(engine)
     plan, document = saved_plan.make_saved_plan(engine, args.packs_dir, options)
     saved_plan.write_plan_file(args.out, document)
     return plan
@@ -124,8 +124,11 @@ def cmd_apply_saved(args: argparse.Namespace, colour: bool) -> int:
     try:
         document = saved_plan.read_plan_file(args.plan)
         engine = make_engine(args.database)
-        upgrade(engine)
-        outcome = saved_plan.apply_saved(engine, args.packs_dir, document)
+        try:
+            upgrade(engine)
+            outcome = saved_plan.apply_saved(engine, args.packs_dir, document)
+        finally:
+            engine.dispose()
     except (
         saved_plan.PlanFileError,
         saved_plan.StalePlan,

@@ -52,7 +52,8 @@ def test_git_sync_is_a_pinned_v4_with_writable_tmp_probe_and_metrics() -> None:
     git_sync = _containers()["git-sync"]
     image, _, tag = git_sync["image"].rpartition(":")
     assert image == "registry.k8s.io/git-sync/git-sync"
-    assert tag.startswith("v4.") and tag.count(".") == 2
+    assert tag.startswith("v4.")
+    assert tag.count(".") == 2
     args = git_sync["args"]
     assert any(arg.startswith("--max-failures=") and arg != "--max-failures=0" for arg in args)
     assert "--http-metrics" in args

@@ -27,7 +27,8 @@ def _pins() -> dict[str, str]:
         if not line.strip() or line.startswith("#"):
             continue
         name, sep, version = line.partition("==")
-        assert sep and version.strip(), f"not an exact pin: {line!r}"
+        assert sep, f"not an exact pin: {line!r}"
+        assert version.strip(), f"not an exact pin: {line!r}"
         pins[_canonical(name)] = version
     return pins
 
@@ -125,7 +126,7 @@ def test_check_is_healthy_when_healthz_answers_200(healthz: tuple[int, list[int]
 
 
 def test_check_is_unhealthy_when_nothing_listens(healthz: tuple[int, list[int]]) -> None:
-    port, _ = healthz
+    _port, _ = healthz
     healthy, why = check([], {"ATTUNE_SYNC_LISTEN": "127.0.0.1:1"})
     assert not healthy
     assert "127.0.0.1:1" in why

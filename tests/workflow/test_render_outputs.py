@@ -43,9 +43,12 @@ def test_junit_has_a_case_per_pack_and_a_failure_per_invalid_pack() -> None:
     assert cases["core (core/)"].find("failure") is None
     failure = cases["system (sys/)"].find("failure")
     assert failure is not None
-    assert failure.text is not None and "sys/triggers/cpu.yaml:7:13" in failure.text
+    assert failure.text is not None
+    assert "sys/triggers/cpu.yaml:7:13" in failure.text
     out = suite.find("system-out")
-    assert out is not None and out.text is not None and "p/x.yaml" in out.text
+    assert out is not None
+    assert out.text is not None
+    assert "p/x.yaml" in out.text
 
 
 def _plan() -> Plan:

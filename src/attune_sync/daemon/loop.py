@@ -405,6 +405,7 @@ class Daemon:
         self.metrics.invalid_packs.set(len(plan.invalid))
         self.metrics.last_success.set(time.time())
         self.metrics.database_up.set(1)
+        self.metrics.synced(outcome.revision)  # workflow (issue 9)
         if drift:
             self._report_drift(drift, reverted=True)
         self.state.set(
