@@ -10,12 +10,15 @@ valid, 1 when one is not, 2 when a packs root cannot be read.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from .db.schema import BUILTIN_RUNTIMES
+from .model import Problem
 from .planner import settle_references
 from .reader import TreeChanged, TreeUnreadable, read_tree
 from .render import render_problem
@@ -46,19 +49,23 @@ def check_root(root: Path, folders: set[str]) -> tuple[int, list[str]]:
     """(invalid touched packs, lines to print) for one packs root."""
     desired = read_tree(str(root))
     valid, invalid = settle_references(desired, offline_state(BUILTIN_RUNTIMES))
+    where = os.path.relpath(root)
+
+    def show(problem: Problem) -> str:
+        # Paths as the committer sees them (from the repository), not from the packs root.
+        return render_problem(replace(problem, path=os.path.join(where, problem.path)))
+
     lines = []
     broken = 0
     for pack in invalid:
         if pack.folder in folders:
             broken += 1
-            lines.extend(render_problem(problem) for problem in pack.problems)
+            lines.extend(show(problem) for problem in pack.problems)
     lines.extend(
-        render_problem(problem)
-        for problem in desired.warnings
-        if problem.path.split("/", 1)[0] in folders
+        show(problem) for problem in desired.warnings if problem.path.split("/", 1)[0] in folders
     )
     checked = sum(1 for bundle in valid.values() if bundle.folder in folders) + broken
-    lines.append(f"{root}: {checked} touched pack(s) checked, {broken} invalid.")
+    lines.append(f"{where}: {checked} touched pack(s) checked, {broken} invalid.")
     return broken, lines
 
 
