@@ -24,6 +24,10 @@ suite="${ATTUNE_SYNC_SMOKE_SUITE:-bookworm}"   # bookworm ships Python 3.11, lik
 work="$(mktemp -d /tmp/attune-sync-smoke.XXXXXX)"
 containers=()
 
+# Without systemd, podman logs an error about healthcheck timers on every run/rm; the checks
+# call `podman healthcheck run` themselves, so the message is noise.
+podman() { command podman "$@" 2> >(grep -v 'unable to get systemd connection' >&2); }
+
 say() { printf '[smoke %s] %s\n' "$(date +%T)" "$*"; }
 fail() { say "FAIL: $*"; exit 1; }
 
@@ -109,10 +113,13 @@ publish() { # root commit source
   mv -T "$root/.packs.tmp" "$root/packs"
 }
 
-http_get() { # url -> body, fails on a non-2xx
-  python3 - "$1" <<'PY'
+http_get() { # url [bearer token] -> body, fails on a non-2xx
+  python3 - "$@" <<'PY'
 import sys, urllib.request
-with urllib.request.urlopen(sys.argv[1], timeout=3) as answer:
+request = urllib.request.Request(sys.argv[1])
+if len(sys.argv) > 2:
+    request.add_header("Authorization", f"Bearer {sys.argv[2]}")
+with urllib.request.urlopen(request, timeout=3) as answer:
     sys.stdout.write(answer.read().decode())
 PY
 }
@@ -232,6 +239,21 @@ check_health_listen_off() {
   wait_for 30 "healthcheck with --listen 127.0.0.1:$port" podman healthcheck run "$name2"
   say "ok: healthy with the address given as --listen 127.0.0.1:$port"
   podman rm -f -t 0 "$name" "$name2" >/dev/null
+
+  # And it can fail: a container whose PID 1 is not attune-sync and serves no probe.
+  local name3="attune-sync-smoke-dead-$$"
+  containers+=("$name3")
+  podman run -d --health-interval disable --name "$name3" --network none --entrypoint sleep \
+    "$image" 60 >/dev/null
+  for listen in off 127.0.0.1:9; do
+    if podman exec -e "ATTUNE_SYNC_LISTEN=$listen" "$name3" python -m attune_sync.healthcheck \
+      >/dev/null 2>&1; then
+      fail "the healthcheck passed without a live attune-sync (ATTUNE_SYNC_LISTEN=$listen)"
+    fi
+  done
+  podman healthcheck run "$name3" >/dev/null 2>&1 && fail "podman healthcheck run passed on sleep"
+  say "ok: unhealthy when PID 1 is not a live attune-sync (listen off, and nothing listening)"
+  podman rm -f -t 0 "$name3" >/dev/null
 }
 
 check_api() {
@@ -239,16 +261,20 @@ check_api() {
     say "SKIP: the API check: this image's attune-sync has no 'serve' command yet"
     return
   fi
-  local name="attune-sync-smoke-api-$$" data="$work/data-api" port
+  local name="attune-sync-smoke-api-$$" data="$work/data-api" port token=smoke-token
   mkdir -p "$data" && chown 10001:10001 "$data"
   port="$(free_port)"
   containers+=("$name")
-  podman run -d --health-interval disable --name "$name" --network host --read-only --tmpfs /tmp -v "$data:/data" \
+  podman run -d --health-interval disable --name "$name" --network host --read-only \
+    --tmpfs /tmp -v "$data:/data" -v "$here/packs:/git/packs:ro" \
     -e ATTUNE_SYNC_DATABASE_URL=sqlite:////data/sync.db \
-    -e "ATTUNE_SYNC_API_LISTEN=127.0.0.1:$port" -e "ATTUNE_SYNC_LISTEN=127.0.0.1:$port" \
+    -e "ATTUNE_SYNC_API_LISTEN=127.0.0.1:$port" -e "ATTUNE_SYNC_API_TOKENS=$token" \
     "$image" serve >/dev/null
-  wait_for 30 "the API answering on 127.0.0.1:$port" http_get "http://127.0.0.1:$port/api/v1/packs"
-  say "ok: 'attune-sync serve' answers GET /api/v1/packs on 127.0.0.1:$port"
+  wait_for 30 "the API answering on 127.0.0.1:$port" http_get "http://127.0.0.1:$port/healthz"
+  http_get "http://127.0.0.1:$port/api/v1/packs" "$token" >/dev/null ||
+    fail "GET /api/v1/packs with a token failed"
+  podman healthcheck run "$name" >/dev/null || fail "healthcheck of 'serve' failed"
+  say "ok: 'attune-sync serve' answers /healthz and GET /api/v1/packs on 127.0.0.1:$port; healthy"
   stop_within_2s "$name"
 }
 

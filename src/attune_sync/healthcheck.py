@@ -1,8 +1,9 @@
 """The container's HEALTHCHECK: is this container's attune-sync alive?
 
 `python -m attune_sync.healthcheck` exits 0 when healthy, 1 when not. It finds the probe
-address the way the daemon does: a `--listen` on PID 1's command line wins over
-ATTUNE_SYNC_LISTEN, whose default is 0.0.0.0:8080. It then asks `/healthz` on the loopback
+address the way the command PID 1 runs does: a `--listen` on PID 1's command line wins over
+the environment (ATTUNE_SYNC_LISTEN for `watch`, default 0.0.0.0:8080; ATTUNE_SYNC_API_LISTEN
+for `serve`, the API, default 127.0.0.1:3000). It then asks `/healthz` on the loopback
 address of that interface. With the probes off (`off`, `none` or empty) there is nothing to
 ask, so it checks that PID 1 is an attune-sync process that is neither a zombie nor
 stopped: what the orchestrator would otherwise not see.
@@ -19,12 +20,15 @@ from collections.abc import Sequence
 from .daemon.settings import DEFAULT_LISTEN, parse_listen
 
 _OFF = ("", "off", "none")
+_API_LISTEN = ("ATTUNE_SYNC_API_LISTEN", "127.0.0.1:3000")
+"""`attune-sync serve`'s variable and default (see the API's commands)."""
 _WILDCARDS = {"0.0.0.0": "127.0.0.1", "::": "::1"}
 
 
 def listen_address(argv: Sequence[str], environ: dict[str, str]) -> str | None:
     """The daemon's probe address as `argv` (PID 1's command line) and `environ` set it."""
-    listen = environ.get("ATTUNE_SYNC_LISTEN", DEFAULT_LISTEN)
+    variable, default = _API_LISTEN if "serve" in argv else ("ATTUNE_SYNC_LISTEN", DEFAULT_LISTEN)
+    listen = environ.get(variable, default)
     for index, word in enumerate(argv):
         if word == "--listen" and index + 1 < len(argv):
             listen = argv[index + 1]

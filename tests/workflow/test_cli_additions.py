@@ -112,3 +112,17 @@ def test_diff_markdown_against_a_database(
     assert code == 1
     assert "| pack | 8 | 0 | 0 | 0 | 0 |" in out
     assert "<details><summary><code>core</code>: 5 to add</summary>" in out
+
+
+def test_fish_completion_completes_choices(tmp_path: Path) -> None:
+    if not shutil.which("fish"):
+        pytest.skip("fish is not installed (apt-get install fish)")
+    script = tmp_path / "attune-sync.fish"
+    script.write_text(_cli("completion", "fish").stdout)
+    done = subprocess.run(
+        ["fish", "-c", f"source {script}; complete -C 'attune-sync validate --output '"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert sorted(done.stdout.split()) == ["github", "json", "junit", "text"]

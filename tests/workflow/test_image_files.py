@@ -77,6 +77,8 @@ def test_dockerignore_keeps_the_context_to_what_the_build_copies() -> None:
             "127.0.0.1:9",
         ),
         (["attune-sync", "watch", "--listen=off"], {"ATTUNE_SYNC_LISTEN": ":8080"}, None),
+        (["attune-sync", "serve"], {"ATTUNE_SYNC_LISTEN": "off"}, "127.0.0.1:3000"),
+        (["attune-sync", "serve"], {"ATTUNE_SYNC_API_LISTEN": ":3001"}, ":3001"),
     ],
 )
 def test_listen_address_follows_the_daemon(
