@@ -173,8 +173,10 @@ def cmd_diff(args: argparse.Namespace) -> int:
             plan = workflow_cli.diff_saving(args, engine, _options(args))
         else:
             plan = dry_run(engine, args.packs_dir, _options(args))
-    except (TreeUnreadable, TreeChanged, DatabaseError, OSError) as error:
+    except (TreeUnreadable, TreeChanged, DatabaseError) as error:
         return _fail(args, f"{error}; nothing was compared", EXIT_TROUBLE)
+    except workflow_cli.PlanFileError as error:
+        return _fail(args, str(error), EXIT_TROUBLE)
     if workflow_cli.print_plan(args, plan):
         pass
     elif args.output == "json":

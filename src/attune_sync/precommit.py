@@ -55,7 +55,7 @@ def check_root(root: Path, folders: set[str]) -> tuple[int, list[str]]:
         # Paths as the committer sees them (from the repository), not from the packs root.
         return render_problem(replace(problem, path=os.path.join(where, problem.path)))
 
-    lines = []
+    lines: list[str] = []
     broken = 0
     for pack in invalid:
         if pack.folder in folders:

@@ -57,7 +57,11 @@ def _change_lines(change: Change) -> list[str]:
     if change.adopt:
         head += "  (adopted: exists in the database, managed from now on)"
     if change.cascade:
-        parts = [f"{count} {name}" for name, count in change.cascade.items() if count]
+        parts = [
+            f"{count} {name if count != 1 else name.removesuffix('s')}"
+            for name, count in change.cascade.items()
+            if count
+        ]
         head += f"  (with {', '.join(parts)})" if parts else ""
     if change.action == "update":
         # `diff` colours whole lines: the old value red, the new one green.

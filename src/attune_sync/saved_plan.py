@@ -140,7 +140,10 @@ def make_saved_plan(
 def write_plan_file(path: str, document: dict[str, Any]) -> None:
     """Write atomically: a reader never sees half a plan."""
     folder = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(prefix=".plan-", dir=folder)
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=".plan-", dir=folder)
+    except OSError as error:
+        raise PlanFileError(f"cannot write the plan file {path}: {error.strerror}") from error
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             json.dump(document, out, ensure_ascii=False, indent=2)

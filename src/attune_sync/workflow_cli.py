@@ -12,7 +12,6 @@ import argparse
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from importlib import metadata
 from typing import Any
 
 from sqlalchemy import Engine
@@ -23,6 +22,8 @@ from .db.migrate import upgrade
 from .model import InvalidPack, Plan, Problem
 from .planner import PlanOptions
 from .reader import TreeChanged, TreeUnreadable
+from .saved_plan import PlanFileError as PlanFileError  # for cli.py
+from .version import version
 
 VALIDATE_OUTPUTS = ("github", "junit")
 DIFF_OUTPUTS = ("markdown",)
@@ -30,13 +31,6 @@ EXIT_OK = 0
 EXIT_REFUSED = 1
 EXIT_INVALID = 2
 EXIT_HELD_BACK = 3
-
-
-def version() -> str:
-    try:
-        return metadata.version("attune-sync")
-    except metadata.PackageNotFoundError:  # running from a source tree without installing
-        return "0+unknown"
 
 
 def _widen_output(sub: argparse.ArgumentParser, extra: Sequence[str]) -> None:

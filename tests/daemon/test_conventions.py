@@ -6,7 +6,7 @@ from __future__ import annotations
 import http.client
 from pathlib import Path
 
-from attune_sync.workflow_cli import version
+from attune_sync.version import version
 
 from .helpers import GitSync, http_get, running, settings, wait_for, write_pack
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from attune_sync.workflow_cli import version
+from attune_sync.version import version
 from cli.helpers import BUNDLED, run
 from core.trees import pack_doc, trigger_doc, write_tree
 

@@ -65,7 +65,9 @@ def _plan() -> Plan:
             ),
             Change("update", "trigger", "a.t", "a", (FieldChange("enabled", True, False),)),
             Change("create", "rule", "a.r", "a", (FieldChange("label", None, "```x```"),)),
-            Change("delete", "pack", "old", "old", cascade={"triggers": 2, "sensors": 0}),
+            Change(
+                "delete", "pack", "old", "old", cascade={"triggers": 2, "sensors": 1, "rules": 0}
+            ),
         ],
         held_back=[HeldBack("delete", "trigger", "b.t", "still used by sensor c.s")],
         invalid=[InvalidPack("sys", "system", (BROKEN,))],
@@ -88,7 +90,7 @@ def test_markdown_comment_groups_changes_per_pack_and_masks_secrets() -> None:
     assert '-     config: {"token": "********"}' in comment
     assert "<details><summary><code>a</code>: 1 to add, 1 to change</summary>" in comment
     assert "<details><summary><code>old</code>: 1 to destroy</summary>" in comment
-    assert "- pack old  (with 2 triggers)" in comment
+    assert "- pack old  (with 2 triggers, 1 sensor)" in comment
     assert "! delete trigger b.t: still used by sensor c.s" in comment
     assert "sys/triggers/cpu.yaml:7:13: error: enabled:" in comment
     # A value holding a code fence cannot close the block early.

@@ -165,3 +165,14 @@ def test_saved_plan_keeps_its_deletion_guard(
     code, _ = run(capsys, *argv, "--allow-mass-delete")
     assert code == 3
     assert set(rows(db_url, "pack")) == {"a", "b", "c"}
+
+
+def test_a_plan_file_that_cannot_be_written_is_a_clear_error(
+    sqlite_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "missing" / "plan.json"
+    code, answer = run_json(
+        capsys, "diff", str(BUNDLED), "--database", sqlite_url, "--out", str(target)
+    )
+    assert code == 2
+    assert answer["error"] == f"cannot write the plan file {target}: No such file or directory"

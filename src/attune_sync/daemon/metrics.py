@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import platform
-from importlib import metadata
 
 from prometheus_client import (
     CollectorRegistry,
@@ -12,6 +11,8 @@ from prometheus_client import (
     Histogram,
     disable_created_metrics,
 )
+
+from ..version import version
 
 RUN_RESULTS = (
     "applied",
@@ -29,13 +30,6 @@ RUN_RESULTS = (
 disable_created_metrics()  # type: ignore[no-untyped-call]
 
 
-def _version() -> str:
-    try:
-        return metadata.version("attune-sync")
-    except metadata.PackageNotFoundError:
-        return "0+unknown"
-
-
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
@@ -46,7 +40,7 @@ class Metrics:
             ["version", "python"],
             registry=r,
         )
-        self.build_info.labels(_version(), platform.python_version()).set(1)
+        self.build_info.labels(version(), platform.python_version()).set(1)
         self.synced_revision = Gauge(
             "attune_sync_synced_revision",
             "1 for the revision (commit) of the packs folder the last committed run applied.",
