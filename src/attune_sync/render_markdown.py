@@ -23,6 +23,10 @@ DEFAULT_MAX_CHARS = 60_000
 _COLUMNS = ("add", "change", "destroy", "held back", "invalid")
 _ACTION_COLUMN = {"create": "add", "update": "change", "delete": "destroy"}
 _SYMBOL = {"create": "+", "update": "~", "delete": "-"}
+_CUT_LINE = "… {} more line(s) cut"
+
+Section = tuple[str, list[str], str]
+"""A collapsible section: its title (HTML), its lines, and the code block's language."""
 
 
 def _kinds(plan: Plan) -> list[str]:
@@ -101,31 +105,32 @@ def _pack_title(pack: str, changes: list[Change]) -> str:
     return f"<code>{html.escape(pack)}</code>: {', '.join(parts)}"
 
 
-def _pack_sections(plan: Plan) -> list[list[str]]:
+def _pack_sections(plan: Plan) -> list[Section]:
     changes: dict[str, list[Change]] = defaultdict(list)
     for change in plan.changes:
         changes[change.pack_ref or change.ref].append(change)
     return [
-        _details(
+        (
             _pack_title(pack, changes[pack]),
             [line for change in changes[pack] for line in _change_lines(change)],
+            "diff",
         )
         for pack in sorted(changes)
     ]
 
 
-def _held_back_section(held: Iterable[HeldBack]) -> list[str]:
+def _held_back_section(held: Iterable[HeldBack]) -> Section:
     lines = [f"! {item.action} {item.kind} {item.ref}: {item.reason}" for item in held]
-    return _details("<b>Held back</b> (not applied)", lines, "text")
+    return "<b>Held back</b> (not applied)", lines, "text"
 
 
-def _invalid_section(invalid: Iterable[InvalidPack]) -> list[str]:
+def _invalid_section(invalid: Iterable[InvalidPack]) -> Section:
     lines: list[str] = []
     for pack in invalid:
         name = f"{pack.ref} in {pack.folder}/" if pack.ref else f"{pack.folder}/"
         lines.append(f"✗ {name} is invalid and stays as it is:")
         lines.extend(f"    {problem.render()}" for problem in pack.problems)
-    return _details("<b>Invalid packs</b> (left as they are in the database)", lines, "text")
+    return "<b>Invalid packs</b> (left as they are in the database)", lines, "text"
 
 
 def render_markdown(plan: Plan, max_chars: int = DEFAULT_MAX_CHARS, title: str = "") -> str:
@@ -135,34 +140,42 @@ def render_markdown(plan: Plan, max_chars: int = DEFAULT_MAX_CHARS, title: str =
     if not plan.changes and not plan.held_back and not plan.invalid:
         return "\n".join([*head, "No changes: the database matches the packs folder.", ""])
     head += [*summary_table(plan), ""]
-    sections = []
+    sections: list[Section] = []
     if plan.invalid:
         sections.append(_invalid_section(plan.invalid))
     if plan.held_back:
         sections.append(_held_back_section(plan.held_back))
     sections += _pack_sections(plan)
     if plan.warnings:
-        sections.append(
-            _details(
-                f"{len(plan.warnings)} warning(s)",
-                [problem.render() for problem in plan.warnings],
-                "text",
-            )
-        )
+        warnings = [problem.render() for problem in plan.warnings]
+        sections.append((f"{len(plan.warnings)} warning(s)", warnings, "text"))
     return _capped(head, sections, max_chars)
 
 
-def _capped(head: list[str], sections: list[list[str]], max_chars: int) -> str:
+def _capped(head: list[str], sections: list[Section], max_chars: int) -> str:
     text = "\n".join(head) + "\n"
-    reserve = 300  # room for the note that says what was cut
+    budget = max_chars - 300  # room for the note that says what was cut
     for index, section in enumerate(sections):
-        block = "\n".join(section) + "\n"
-        if len(text) + len(block) > max_chars - reserve:
-            left = len(sections) - index
-            return text + (
-                f"\n> **Cut:** {left} more section{'s' if left != 1 else ''} not shown: this "
-                f"comment is capped at {max_chars:,} characters. Run `attune-sync diff` "
-                "for the whole plan.\n"
-            )
-        text += block
+        block = "\n".join(_details(*section)) + "\n"
+        if len(text) + len(block) <= budget:
+            text += block
+            continue
+        # The first section that does not fit shows its first lines, if any fit at all.
+        title, lines, language = section
+        shown: list[str] = []
+        for line in lines:
+            trial = _details(title, [*shown, line, _CUT_LINE.format(len(lines))], language)
+            if len(text) + len("\n".join(trial)) + 1 > budget:
+                break
+            shown.append(line)
+        left = len(sections) - index
+        if shown:
+            cut = [*shown, _CUT_LINE.format(len(lines) - len(shown))]
+            text += "\n".join(_details(title, cut, language)) + "\n"
+            left -= 1
+        return text + (
+            f"\n> **Cut:** this comment is capped at {max_chars:,} characters"
+            + (f"; {left} more section{'s' if left != 1 else ''} not shown" if left else "")
+            + ". Run `attune-sync diff` for the whole plan.\n"
+        )
     return text

@@ -114,3 +114,18 @@ def test_markdown_comment_for_an_empty_plan() -> None:
     comment = render_markdown(Plan())
     assert "No changes: the database matches the packs folder." in comment
     assert "| kind |" not in comment
+
+
+def test_one_huge_pack_shows_its_first_lines_and_says_how_many_were_cut() -> None:
+    changes = [
+        Change("create", "trigger", f"big.t{n:04}", "big", (FieldChange("label", None, "T"),))
+        for n in range(2000)
+    ]
+    comment = render_markdown(Plan(changes=changes), max_chars=5000)
+    assert len(comment) <= 5000
+    assert "+ trigger big.t0000" in comment
+    assert "big.t1999" not in comment
+    shown = comment.count("+ trigger big.t")
+    assert f"… {4000 - 2 * shown} more line(s) cut" in comment
+    assert "more section" not in comment  # nothing else was left out
+    assert comment.rstrip().endswith("Run `attune-sync diff` for the whole plan.")
