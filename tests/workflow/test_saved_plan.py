@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from attune_sync.db.engine import make_engine
+from attune_sync.saved_plan import Fingerprint, database_moved, tree_moved
 from cli.helpers import BUNDLED, copy_bundled, rows, run, run_json
 from core.trees import pack_doc, trigger_doc, write_tree
 
@@ -176,3 +177,22 @@ def test_a_plan_file_that_cannot_be_written_is_a_clear_error(
     )
     assert code == 2
     assert answer["error"] == f"cannot write the plan file {target}: No such file or directory"
+
+
+def test_what_moved_is_named_per_pack_and_per_invalid_folder() -> None:
+    saved = Fingerprint({"a": "1", "b": "2"}, {"x": "p"}, "tree", 5, "rows").as_json()
+    now = Fingerprint({"a": "1", "b": "3", "c": "4"}, {"x": "q"}, "other", 5, "rows")
+    assert tree_moved(saved, now) == [
+        "the files of pack b changed",
+        "pack c is new or newly valid in the tree",
+        "the problems of invalid folder x/ changed",
+    ]
+    assert database_moved(saved, now) == []
+    moved = Fingerprint({}, {}, "tree", 6, "other")
+    assert database_moved(saved, moved) == [
+        "the database was written since the plan (change counter 5 → 6)",
+        "the rows the plan was made from differ",
+    ]
+    assert tree_moved(saved, Fingerprint({"a": "1"}, {"x": "p"}, "t", 5, "rows")) == [
+        "pack b is no longer a valid pack in the tree"
+    ]
