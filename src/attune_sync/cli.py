@@ -148,9 +148,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
         return _fail(args, str(error), EXIT_TROUBLE)
     valid, invalid = settle_references(desired, actual)
     problems = [p for pack in invalid for p in pack.problems] + desired.warnings
-    folders = {ref: bundle.folder for ref, bundle in valid.items()}
-    if workflow_cli.print_validation(args, folders, invalid, desired.warnings):
-        pass
+    if args.output in workflow_cli.VALIDATE_OUTPUTS:  # github, junit
+        folders = {ref: bundle.folder for ref, bundle in valid.items()}
+        workflow_cli.print_validation(args, folders, invalid, desired.warnings)
     elif args.output == "json":
         print(render.dumps(render.problems_json(problems, packs=sorted(valid))))
     else:
@@ -177,8 +177,8 @@ def cmd_diff(args: argparse.Namespace) -> int:
         return _fail(args, f"{error}; nothing was compared", EXIT_TROUBLE)
     except workflow_cli.PlanFileError as error:
         return _fail(args, str(error), EXIT_TROUBLE)
-    if workflow_cli.print_plan(args, plan):
-        pass
+    if args.output in workflow_cli.DIFF_OUTPUTS:  # markdown
+        workflow_cli.print_plan(args, plan)
     elif args.output == "json":
         print(render.dumps(render.plan_json(plan)))
     else:

@@ -82,28 +82,22 @@ def print_validation(
     valid: Mapping[str, str],
     invalid: Sequence[InvalidPack],
     warnings: Sequence[Problem],
-) -> bool:
-    """Print validate's result in a CI format; False when `--output` is not one of them."""
-    if args.output == "github":
-        problems = [p for pack in invalid for p in pack.problems] + list(warnings)
-        annotations = render_ci.render_github(problems, packs_prefix(args.packs_dir))
-        if annotations:
-            print(annotations)
-        errors = sum(1 for p in problems if p.severity == "error")
-        print(f"{len(valid)} valid, {len(invalid)} invalid, {errors} errors.")
-        return True
+) -> None:
+    """validate's result as `--output github` or `junit` asks."""
     if args.output == "junit":
         print(render_ci.render_junit(valid, invalid, warnings))
-        return True
-    return False
+        return
+    problems = [p for pack in invalid for p in pack.problems] + list(warnings)
+    annotations = render_ci.render_github(problems, packs_prefix(args.packs_dir))
+    if annotations:
+        print(annotations)
+    errors = sum(1 for p in problems if p.severity == "error")
+    print(f"{len(valid)} valid, {len(invalid)} invalid, {errors} errors.")
 
 
-def print_plan(args: argparse.Namespace, plan: Plan) -> bool:
-    """Print diff's plan as a pull request comment; False when not asked for."""
-    if args.output == "markdown":
-        print(render_markdown.render_markdown(plan), end="")
-        return True
-    return False
+def print_plan(args: argparse.Namespace, plan: Plan) -> None:
+    """diff's plan as `--output markdown` asks: a pull request comment."""
+    print(render_markdown.render_markdown(plan), end="")
 
 
 def diff_saving(args: argparse.Namespace, engine: Engine, options: PlanOptions) -> Plan:
