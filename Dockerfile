@@ -8,16 +8,18 @@ FROM ${PYTHON_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
-# Only for builds behind a TLS-inspecting proxy: a CA bundle mounted at build time.
+# Only for builds behind a TLS-inspecting proxy: a CA bundle mounted at build time (the
+# RUNs below unset the variable when it is empty, so pip keeps its own CA store).
 ARG PIP_CERT=
 RUN python -m venv /opt/attune-sync
 WORKDIR /src
 COPY constraints.txt ./
 # Dependencies first: this layer is reused while only the sources change.
-RUN PIP_CERT="${PIP_CERT}" /opt/attune-sync/bin/pip install -r constraints.txt
+RUN [ -n "$PIP_CERT" ] || unset PIP_CERT; /opt/attune-sync/bin/pip install -r constraints.txt
 COPY pyproject.toml README.md ./
 COPY src ./src
-RUN PIP_CERT="${PIP_CERT}" /opt/attune-sync/bin/pip install --no-deps -c constraints.txt . \
+RUN [ -n "$PIP_CERT" ] || unset PIP_CERT; \
+    /opt/attune-sync/bin/pip install --no-deps -c constraints.txt . \
     && /opt/attune-sync/bin/pip check \
     && /opt/attune-sync/bin/python -m compileall -q /opt/attune-sync/lib
 
