@@ -150,7 +150,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     problems = [p for pack in invalid for p in pack.problems] + desired.warnings
     if args.output in workflow_cli.VALIDATE_OUTPUTS:  # github, junit
         folders = {ref: bundle.folder for ref, bundle in valid.items()}
-        workflow_cli.print_validation(args, folders, invalid, desired.warnings)
+        workflow_cli.print_validation(
+            args.output, args.packs_dir, folders, invalid, desired.warnings
+        )
     elif args.output == "json":
         print(render.dumps(render.problems_json(problems, packs=sorted(valid))))
     else:
@@ -170,7 +172,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
         engine = make_engine(args.database)
         upgrade(engine)
         if args.out:  # workflow: a saved plan (saved_plan.py)
-            plan = workflow_cli.diff_saving(args, engine, _options(args))
+            plan = workflow_cli.diff_saving(engine, args.packs_dir, args.out, _options(args))
         else:
             plan = dry_run(engine, args.packs_dir, _options(args))
     except (TreeUnreadable, TreeChanged, DatabaseError) as error:
@@ -178,7 +180,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
     except workflow_cli.PlanFileError as error:
         return _fail(args, str(error), EXIT_TROUBLE)
     if args.output in workflow_cli.DIFF_OUTPUTS:  # markdown
-        workflow_cli.print_plan(args, plan)
+        workflow_cli.print_plan(plan)
     elif args.output == "json":
         print(render.dumps(render.plan_json(plan)))
     else:
@@ -190,7 +192,9 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 def cmd_apply(args: argparse.Namespace) -> int:
     if args.plan:  # workflow: apply a saved plan (saved_plan.py)
-        return workflow_cli.cmd_apply_saved(args, _colour())
+        return workflow_cli.apply_saved_plan(
+            args.plan, args.packs_dir, args.database, args.output, _colour()
+        )
     try:
         engine = make_engine(args.database)
         upgrade(engine)

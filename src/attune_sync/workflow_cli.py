@@ -78,43 +78,46 @@ def packs_prefix(packs_dir: str) -> str:
 
 
 def print_validation(
-    args: argparse.Namespace,
+    output: str,
+    packs_dir: str,
     valid: Mapping[str, str],
     invalid: Sequence[InvalidPack],
     warnings: Sequence[Problem],
 ) -> None:
     """validate's result as `--output github` or `junit` asks."""
-    if args.output == "junit":
+    if output == "junit":
         print(render_ci.render_junit(valid, invalid, warnings))
         return
     problems = [p for pack in invalid for p in pack.problems] + list(warnings)
-    annotations = render_ci.render_github(problems, packs_prefix(args.packs_dir))
+    annotations = render_ci.render_github(problems, packs_prefix(packs_dir))
     if annotations:
         print(annotations)
     errors = sum(1 for p in problems if p.severity == "error")
     print(f"{len(valid)} valid, {len(invalid)} invalid, {errors} errors.")
 
 
-def print_plan(args: argparse.Namespace, plan: Plan) -> None:
+def print_plan(plan: Plan) -> None:
     """diff's plan as `--output markdown` asks: a pull request comment."""
     print(render_markdown.render_markdown(plan), end="")
 
 
-def diff_saving(args: argparse.Namespace, engine: Engine, options: PlanOptions) -> Plan:
+def diff_saving(engine: Engine, packs_dir: str, out: str, options: PlanOptions) -> Plan:
     """`diff --out PLAN`: plan, write the plan file, return the plan for the usual output."""
-    plan, document = saved_plan.make_saved_plan(engine, args.packs_dir, options)
-    saved_plan.write_plan_file(args.out, document)
+    plan, document = saved_plan.make_saved_plan(engine, packs_dir, options)
+    saved_plan.write_plan_file(out, document)
     return plan
 
 
-def cmd_apply_saved(args: argparse.Namespace, colour: bool) -> int:
+def apply_saved_plan(
+    plan_file: str, packs_dir: str, database: str, output: str, colour: bool
+) -> int:
     """`apply --plan PLAN`: exit 0/2/3 like apply; 1 when refused or failed."""
     try:
-        document = saved_plan.read_plan_file(args.plan)
-        engine = make_engine(args.database)
+        document = saved_plan.read_plan_file(plan_file)
+        engine = make_engine(database)
         try:
             upgrade(engine)
-            outcome = saved_plan.apply_saved(engine, args.packs_dir, document)
+            outcome = saved_plan.apply_saved(engine, packs_dir, document)
         finally:
             engine.dispose()
     except (
@@ -127,27 +130,27 @@ def cmd_apply_saved(args: argparse.Namespace, colour: bool) -> int:
         message = str(error)
         if not isinstance(error, saved_plan.StalePlan):
             message += "; nothing was applied"
-        return _fail(args, message)
+        return _fail(output, message)
     except Exception as error:
-        return _fail(args, f"apply failed and was rolled back: {error}")
+        return _fail(output, f"apply failed and was rolled back: {error}")
     plan = outcome.plan
-    if args.output == "json":
-        extra = {"run_id": outcome.run_id, "revision": outcome.revision, "plan_file": args.plan}
+    if output == "json":
+        extra = {"run_id": outcome.run_id, "revision": outcome.revision, "plan_file": plan_file}
         print(render.dumps(render.plan_json(plan, applied=True, result=outcome.result, **extra)))
     else:
         print(render.render_plan(plan, colour))
         print(
-            f"Apply complete (saved plan {args.plan}): {plan.count('create')} added, "
+            f"Apply complete (saved plan {plan_file}): {plan.count('create')} added, "
             f"{plan.count('update')} changed, {plan.count('delete')} destroyed"
-            f" in {outcome.seconds:.2f}s (database {mask_url(args.database)})."
+            f" in {outcome.seconds:.2f}s (database {mask_url(database)})."
         )
     if plan.invalid:
         return EXIT_INVALID
     return EXIT_HELD_BACK if plan.held_back else EXIT_OK
 
 
-def _fail(args: argparse.Namespace, message: str) -> int:
-    if args.output == "json":
+def _fail(output: str, message: str) -> int:
+    if output == "json":
         print(render.dumps({"error": message}))
     else:
         print(f"error: {message}", file=sys.stderr)
