@@ -37,12 +37,18 @@ def _clean(text: str | None) -> str:
     return re.sub(r"[\[\]'\"`:$\\]", "", " ".join((text or "").split()))[:80]
 
 
+def _choices(action: argparse.Action) -> tuple[str, ...]:
+    """Fixed values: argparse's `choices`, or those of a value parser that lists them."""
+    found = action.choices or getattr(action.type, "choices", None) or ()
+    return tuple(str(choice) for choice in found)
+
+
 def _options(parser: argparse.ArgumentParser) -> tuple[Option, ...]:
     found = []
     for action in parser._actions:
         if not action.option_strings:
             continue
-        choices = tuple(str(choice) for choice in action.choices or ())
+        choices = _choices(action)
         takes_value = action.nargs != 0
         found.append(
             Option(tuple(action.option_strings), _clean(action.help), takes_value, choices)
@@ -59,10 +65,7 @@ def describe(parser: argparse.ArgumentParser) -> tuple[tuple[Option, ...], tuple
         helps = {choice.dest: choice.help for choice in action._choices_actions}
         for name, sub in action.choices.items():
             positional = tuple(
-                str(choice)
-                for a in sub._actions
-                if not a.option_strings and a.choices
-                for choice in a.choices
+                choice for a in sub._actions if not a.option_strings for choice in _choices(a)
             )
             commands.append(Command(name, _clean(helps.get(name)), _options(sub), positional))
     return _options(parser), tuple(commands)

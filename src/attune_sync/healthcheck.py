@@ -2,7 +2,7 @@
 
 `python -m attune_sync.healthcheck` exits 0 when healthy, 1 when not. It finds the probe
 address the way the command PID 1 runs does: a `--listen` on PID 1's command line wins over
-the environment (ATTUNE_SYNC_LISTEN for `watch`, default 0.0.0.0:8080; ATTUNE_SYNC_API_LISTEN
+the environment (ATTUNE_SYNC_LISTEN for `watch`, with the daemon's default; ATTUNE_SYNC_API_LISTEN
 for `serve`, the API, default 127.0.0.1:3000). It then asks `/healthz` on the loopback
 address of that interface. With the probes off (`off`, `none` or empty) there is nothing to
 ask, so it checks that PID 1 is an attune-sync process that is neither a zombie nor

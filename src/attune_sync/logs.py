@@ -12,6 +12,8 @@ from typing import Literal
 
 import structlog
 
+from .terminal import wants_colour
+
 LogFormat = Literal["auto", "json", "console"]
 
 
@@ -26,7 +28,7 @@ def configure_logging(fmt: LogFormat = "auto", level: str = "info") -> None:
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer()
         if use_json
-        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        else structlog.dev.ConsoleRenderer(colors=wants_colour(sys.stderr))
     )
     structlog.configure(
         processors=[

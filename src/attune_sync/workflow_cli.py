@@ -1,73 +1,30 @@
-"""The CLI's GitOps additions (issue 9), registered on the parser by one hook in cli.py.
+"""What the CLI's GitOps additions (issue 9) do when they run; cli/workflow.py declares them.
 
-* `--version`;
 * `validate --output github|junit` and `diff --output markdown`;
-* `diff --out PLAN` and `apply --plan PLAN` (saved plans, see saved_plan.py);
-* `completion bash|zsh|fish`.
+* `diff --out PLAN` and `apply --plan PLAN` (saved plans, see saved_plan.py).
+
+Imported only by a running command, so the command line's `--help` stays light.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from sqlalchemy import Engine
 
-from . import completion, render, render_ci, render_markdown, saved_plan
+from . import render, render_ci, render_markdown, saved_plan
 from .db.engine import DatabaseError, make_engine, mask_url
 from .db.migrate import upgrade
 from .model import InvalidPack, Plan, Problem
 from .planner import PlanOptions
 from .reader import TreeChanged, TreeUnreadable
-from .saved_plan import PlanFileError as PlanFileError  # for cli.py
-from .version import version
 
-VALIDATE_OUTPUTS = ("github", "junit")
-DIFF_OUTPUTS = ("markdown",)
 EXIT_OK = 0
 EXIT_REFUSED = 1
 EXIT_INVALID = 2
 EXIT_HELD_BACK = 3
-
-
-def _widen_output(sub: argparse.ArgumentParser, extra: Sequence[str]) -> None:
-    for action in sub._actions:
-        if "--output" in action.option_strings and action.choices is not None:
-            action.choices = (*action.choices, *extra)
-
-
-def register(
-    parser: argparse.ArgumentParser,
-    commands: argparse._SubParsersAction[Any],
-    subparsers: Mapping[str, argparse.ArgumentParser],
-) -> None:
-    """Add this module's options and commands to the parser cli.py built."""
-    parser.add_argument("--version", action="version", version=f"attune-sync {version()}")
-    _widen_output(subparsers["validate"], VALIDATE_OUTPUTS)
-    _widen_output(subparsers["diff"], DIFF_OUTPUTS)
-    subparsers["diff"].add_argument(
-        "--out",
-        metavar="PLAN",
-        help="also write the plan with fingerprints to PLAN, for `apply --plan PLAN`",
-    )
-    subparsers["apply"].add_argument(
-        "--plan",
-        metavar="PLAN",
-        help="apply exactly the plan `diff --out PLAN` wrote, or refuse if anything moved",
-    )
-    shell = commands.add_parser("completion", help="print a shell completion script")
-    shell.add_argument("shell", choices=completion.SHELLS)
-    shell.set_defaults(log_format="auto", log_level="warning")
-
-
-def cmd_completion(args: argparse.Namespace) -> int:
-    from .cli import build_parser  # the whole parser, hooks included
-
-    print(completion.script(args.shell, build_parser()), end="")
-    return EXIT_OK
 
 
 def packs_prefix(packs_dir: str) -> str:

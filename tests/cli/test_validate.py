@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cli.helpers import BUNDLED, run, run_json
+from cli.helpers import BUNDLED, copy_bundled, run, run_json
 from core.trees import pack_doc, sensor_doc, trigger_doc
 
 MakeTree = Callable[[dict[str, str]], Path]
@@ -97,8 +97,9 @@ def test_console_script_runs(tmp_path: Path) -> None:
     script = Path(sys.executable).parent / "attune-sync"
     assert script.exists()
     db = tmp_path / "x.db"
+    packs = copy_bundled(tmp_path / "packs")  # the README's tour edits packs/ itself
     result = subprocess.run(
-        [str(script), "diff", str(BUNDLED), "--database", f"sqlite:///{db}", "--output", "json"],
+        [str(script), "diff", str(packs), "--database", f"sqlite:///{db}", "--output", "json"],
         capture_output=True,
         text=True,
         timeout=60,
@@ -107,7 +108,7 @@ def test_console_script_runs(tmp_path: Path) -> None:
     assert result.returncode == 1, result.stderr
     assert json.loads(result.stdout)["summary"]["create"] == 8 + 13 + 6
     valid = subprocess.run(
-        [str(script), "validate", str(BUNDLED)], capture_output=True, text=True, check=False
+        [str(script), "validate", str(packs)], capture_output=True, text=True, check=False
     )
     assert valid.returncode == 0
     assert "8 valid packs" in valid.stdout

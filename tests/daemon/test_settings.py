@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
-import argparse
+import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from attune_sync.cli import add_common_options as _common
-from attune_sync.cli import add_guard_options as _guards
-from attune_sync.cli import main
-from attune_sync.daemon.commands import add_watch_parser, settings_from_args
+from attune_sync.cli import main, parse
+from attune_sync.daemon import Settings
 
 
-def _parse(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser()
-    add_watch_parser(parser.add_subparsers(dest="command"), _common, _guards)
-    return parser.parse_args(["watch", *argv])
+def _parse(argv: list[str]) -> list[str]:
+    return ["watch", *argv]
+
+
+def settings_from_args(argv: list[str]) -> Any:
+    """The daemon's Settings that `attune-sync watch ARGV` builds in this environment."""
+    settings = parse(argv, os.environ)[2]
+    assert isinstance(settings, Settings)
+    return settings
 
 
 def test_defaults_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -26,7 +30,7 @@ def test_defaults_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         60.0,
         "revert",
     )
-    assert defaults.listen == "0.0.0.0:8080"
+    assert defaults.listen == "127.0.0.1:8080"  # issue 10 §3: loopback by default
     monkeypatch.setenv("ATTUNE_SYNC_QUIET_PERIOD", "750")
     monkeypatch.setenv("ATTUNE_SYNC_DRIFT", "report")
     monkeypatch.setenv("ATTUNE_SYNC_LISTEN", "off")
@@ -41,16 +45,23 @@ def test_defaults_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings_from_args(_parse(["--quiet-period", "50"])).quiet_period == 0.05
 
 
+def test_unusable_database_exits_2(tmp_path: Path) -> None:
+    argv = ["--database", "mysql://nope/db"]
+    assert main(["watch", str(tmp_path), "--log-format", "json", *argv]) == 2
+
+
 @pytest.mark.parametrize(
     "argv",
     [
-        ["--database", "mysql://nope/db"],
         ["--listen", "no-port-here"],
         ["--quiet-period", "0"],
     ],
 )
-def test_unusable_configuration_exits_2(tmp_path: Path, argv: list[str]) -> None:
-    assert main(["watch", str(tmp_path), "--log-format", "json", *argv]) == 2
+def test_unusable_settings_are_usage_errors(tmp_path: Path, argv: list[str]) -> None:
+    # Issue 10 section 6: every bad setting is a usage error (64); these exited 2 before.
+    with pytest.raises(SystemExit) as stopped:
+        main(["watch", str(tmp_path), "--log-format", "json", *argv])
+    assert stopped.value.code == 64
 
 
 @pytest.mark.parametrize(
@@ -77,10 +88,8 @@ def test_a_bad_environment_value_is_a_usage_error_naming_its_option(
 
 
 def test_switches_read_the_same_words_everywhere(monkeypatch: pytest.MonkeyPatch) -> None:
-    from attune_sync.envvars import env_flag
-
     for word in ("1", "true", "YES", "On"):
-        monkeypatch.setenv("ATTUNE_SYNC_X", word)
-        assert env_flag("ATTUNE_SYNC_X")
-    monkeypatch.setenv("ATTUNE_SYNC_X", "0")
-    assert not env_flag("ATTUNE_SYNC_X")
+        monkeypatch.setenv("ATTUNE_SYNC_FORCE_POLLING", word)
+        assert settings_from_args(_parse([])).force_polling
+    monkeypatch.setenv("ATTUNE_SYNC_FORCE_POLLING", "0")
+    assert not settings_from_args(_parse([])).force_polling

@@ -125,4 +125,5 @@ def test_fish_completion_completes_choices(tmp_path: Path) -> None:
         text=True,
         check=True,
     )
-    assert sorted(done.stdout.split()) == ["github", "json", "junit", "text"]
+    values = sorted(line.split("\t", 1)[0] for line in done.stdout.splitlines())
+    assert values == ["github", "json", "junit", "text"]

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from attune_sync.daemon.settings import DEFAULT_LISTEN
 from attune_sync.healthcheck import check, listen_address, probe_url
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,7 +68,7 @@ def test_dockerignore_keeps_the_context_to_what_the_build_copies() -> None:
 @pytest.mark.parametrize(
     ("argv", "environ", "expected"),
     [
-        ([], {}, "0.0.0.0:8080"),
+        ([], {}, DEFAULT_LISTEN),
         ([], {"ATTUNE_SYNC_LISTEN": "off"}, None),
         ([], {"ATTUNE_SYNC_LISTEN": " OFF "}, None),
         ([], {"ATTUNE_SYNC_LISTEN": "none"}, None),

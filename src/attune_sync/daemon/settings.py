@@ -1,4 +1,4 @@
-"""The daemon's settings: one frozen value, built from flags/env by `commands`."""
+"""The daemon's settings: one frozen value, built from flags and environment by cli/watch.py."""
 
 from __future__ import annotations
 
@@ -6,12 +6,14 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from ..planner import PlanOptions
+from ..setting_values import split_listen
 
 DriftMode = Literal["revert", "report"]
 
 DEFAULT_QUIET_PERIOD_MS = 300
 DEFAULT_FULL_SYNC_INTERVAL_S = 60.0
-DEFAULT_LISTEN = "0.0.0.0:8080"
+DEFAULT_LISTEN = "127.0.0.1:8080"
+"""Loopback: /status shows pack names and errors; expose it on purpose (0.0.0.0:8080)."""
 DEFAULT_RUN_TIMEOUT_S = 20.0
 DEFAULT_SHUTDOWN_TIMEOUT_S = 5.0
 DEFAULT_BACKOFF_MAX_S = 30.0
@@ -47,9 +49,5 @@ class Settings:
 
 
 def parse_listen(listen: str) -> tuple[str, int]:
-    """'host:port', '[v6]:port' or ':port' (all interfaces)."""
-    host, sep, port = listen.rpartition(":")
-    if not sep or not port.isdigit():
-        raise ValueError(f"--listen must be HOST:PORT, not {listen!r}")
-    host = host.strip("[]") or "0.0.0.0"
-    return host, int(port)
+    """'host:port', '[v6]:port' or ':port' (all interfaces); ValueError says what is wrong."""
+    return split_listen(listen)

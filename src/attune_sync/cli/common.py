@@ -1,0 +1,80 @@
+"""Settings every command shares, typed, and the small helpers every command's output uses."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..terminal import wants_colour
+from .options import UsageError, Values
+
+if TYPE_CHECKING:
+    from ..planner import PlanOptions
+
+PACK_FILES = ("pack.yaml", "pack.yml")
+
+
+@dataclass(frozen=True, slots=True)
+class CommonSettings:
+    packs_dir: str
+    packs_dir_given: bool
+    """PACKS_DIR came from the command line or the environment, not the default."""
+    database: str | None
+    output: str
+
+    @classmethod
+    def from_values(cls, values: Values, *, reads_packs: bool = True) -> CommonSettings:
+        """`reads_packs`: the command will read PACKS_DIR (status only when it is given)."""
+        packs_dir = str(values["packs_dir"])
+        if reads_packs:
+            check_packs_dir(packs_dir, values.source("packs_dir"))
+        return cls(
+            packs_dir=packs_dir,
+            packs_dir_given=values.given("packs_dir"),
+            database=values["database"],
+            output=str(values["output"]),
+        )
+
+
+def check_packs_dir(packs_dir: str, source: str) -> None:
+    """A PACKS_DIR that is itself a pack folder is a usage error suggesting its parent."""
+    folder = Path(packs_dir)
+    for name in PACK_FILES:
+        try:
+            is_pack = (folder / name).is_file()
+        except OSError:
+            is_pack = False
+        if is_pack:
+            where = "PACKS_DIR" if source in ("PACKS_DIR", "default") else source
+            parent = folder.resolve().parent
+            raise UsageError(
+                f"{where} {packs_dir!r} is itself a pack folder (it holds {name}); give the "
+                f"folder that holds the pack folders instead, here {str(parent)!r}"
+            )
+
+
+def plan_options(values: Values) -> PlanOptions:
+    """The deletion guard's settings (the GUARDS options)."""
+    from ..planner import PlanOptions
+
+    return PlanOptions(
+        allow_mass_delete=bool(values["allow_mass_delete"]),
+        max_delete_share=float(values["max_delete_share"]),
+    )
+
+
+def colour() -> bool:
+    return wants_colour(sys.stdout)
+
+
+def fail(output: str, message: str, code: int) -> int:
+    """Report an error the way the output format asks, and return `code`."""
+    if output == "json":
+        from .. import render
+
+        print(render.dumps({"error": message}))
+    else:
+        print(f"error: {message}", file=sys.stderr)
+    return code

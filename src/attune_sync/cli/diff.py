@@ -1,0 +1,91 @@
+"""`attune-sync diff`: the plan `apply` would carry out. Changes nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .command import USAGE, USAGE_MEANING, Command, ExitCode
+from .common import CommonSettings, colour, fail, plan_options
+from .options import COMMON, GUARDS, OUTPUT, Values
+from .workflow import CI_FORMATS, DIFF_OUTPUT, OUT
+
+if TYPE_CHECKING:
+    from ..planner import PlanOptions
+
+
+class DiffExit(ExitCode):
+    IN_SYNC = 0, "in sync"
+    CHANGES_PENDING = 1, "changes pending"
+    TROUBLE = 2, "an invalid pack, or an error (folder unreadable, database down)"
+    USAGE_ERROR = USAGE, USAGE_MEANING
+
+
+@dataclass(frozen=True, slots=True)
+class DiffSettings:
+    common: CommonSettings
+    database: str
+    options: PlanOptions
+    out: str | None = None
+    """workflow: also write the plan to this file (saved_plan.py)."""
+
+    @classmethod
+    def from_values(cls, values: Values) -> DiffSettings:
+        return cls(
+            CommonSettings.from_values(values),
+            str(values["database"]),
+            plan_options(values),
+            values["out"],
+        )
+
+
+def run(settings: DiffSettings) -> int:
+    from .. import render
+    from ..db.engine import DatabaseError, make_engine
+    from ..db.migrate import upgrade
+    from ..reader import TreeChanged, TreeUnreadable
+    from ..saved_plan import PlanFileError
+    from ..sync import dry_run
+
+    output = settings.common.output
+    try:
+        engine = make_engine(settings.database)
+    except DatabaseError as error:
+        return fail(output, f"{error}; nothing was compared", DiffExit.TROUBLE)
+    try:
+        upgrade(engine)
+        if settings.out:  # workflow: a saved plan (saved_plan.py)
+            from ..workflow_cli import diff_saving
+
+            plan = diff_saving(engine, settings.common.packs_dir, settings.out, settings.options)
+        else:
+            plan = dry_run(engine, settings.common.packs_dir, settings.options)
+    except (TreeUnreadable, TreeChanged, DatabaseError) as error:
+        return fail(output, f"{error}; nothing was compared", DiffExit.TROUBLE)
+    except PlanFileError as error:  # workflow: the plan file could not be written
+        return fail(output, str(error), DiffExit.TROUBLE)
+    finally:
+        engine.dispose()  # a process may run several commands (tests, the API)
+    if output in CI_FORMATS:  # workflow: markdown
+        from ..workflow_cli import print_plan
+
+        print_plan(plan)
+    elif output == "json":
+        print(render.dumps(render.plan_json(plan)))
+    else:
+        print(render.render_plan(plan, colour()))
+    if plan.invalid:
+        return DiffExit.TROUBLE
+    return DiffExit.CHANGES_PENDING if plan.changes or plan.held_back else DiffExit.IN_SYNC
+
+
+COMMAND = Command(
+    name="diff",
+    summary="show what apply would change; changes nothing",
+    options=(*(DIFF_OUTPUT if option is OUTPUT else option for option in COMMON), *GUARDS, OUT),
+    exits=DiffExit,
+    settings=DiffSettings.from_values,
+    run=run,
+    crashed=DiffExit.TROUBLE,
+    precedence="2 over 1 over 0 (an invalid pack is trouble even when other changes are pending).",
+)

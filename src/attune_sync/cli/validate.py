@@ -1,0 +1,103 @@
+"""`attune-sync validate`: check the pack files, without a database unless one is given."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .command import USAGE, USAGE_MEANING, Command, ExitCode
+from .common import CommonSettings, colour, fail
+from .options import LOG_FORMAT, LOG_LEVEL, OFFLINE_DATABASE, PACKS_DIR, Values
+from .workflow import CI_FORMATS, VALIDATE_OUTPUT
+
+if TYPE_CHECKING:
+    from ..model import ActualState
+
+
+class ValidateExit(ExitCode):
+    VALID = 0, "all packs valid"
+    INVALID = 1, "some pack is invalid"
+    TROUBLE = 2, "the packs folder cannot be read, or the database cannot be reached"
+    USAGE_ERROR = USAGE, USAGE_MEANING
+
+
+@dataclass(frozen=True, slots=True)
+class ValidateSettings:
+    common: CommonSettings
+
+    @classmethod
+    def from_values(cls, values: Values) -> ValidateSettings:
+        return cls(CommonSettings.from_values(values))
+
+
+def run(settings: ValidateSettings) -> int:
+    from .. import render
+    from ..planner import settle_references
+    from ..reader import TreeChanged, TreeUnreadable, read_tree
+
+    common = settings.common
+    trouble: tuple[type[Exception], ...] = (TreeUnreadable, TreeChanged)
+    if common.database:  # only then load the database edge
+        from ..db.engine import DatabaseError
+
+        trouble += (DatabaseError,)
+    try:
+        desired = read_tree(common.packs_dir)
+        actual = _actual_state(common.database)
+    except trouble as error:
+        return fail(common.output, str(error), ValidateExit.TROUBLE)
+    valid, invalid = settle_references(desired, actual)
+    problems = [p for pack in invalid for p in pack.problems] + desired.warnings
+    if common.output in CI_FORMATS:  # workflow: github, junit
+        from ..workflow_cli import print_validation
+
+        folders = {ref: bundle.folder for ref, bundle in valid.items()}
+        print_validation(common.output, common.packs_dir, folders, invalid, desired.warnings)
+    elif common.output == "json":
+        print(render.dumps(render.problems_json(problems, packs=sorted(valid))))
+    else:
+        use_colour = colour()
+        for problem in problems:
+            print(render.render_problem(problem, use_colour))
+        errors = sum(1 for p in problems if p.severity == "error")
+        print(
+            f"{_count(len(valid), 'valid pack')}, {len(invalid)} invalid, "
+            f"{_count(errors, 'error')}, {_count(len(problems) - errors, 'warning')}."
+        )
+    return ValidateExit.VALID if not invalid else ValidateExit.INVALID
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' if n != 1 else ''}"
+
+
+def _actual_state(database: str | None) -> ActualState:
+    from ..db.schema import BUILTIN_RUNTIMES
+    from ..model import ActualState
+
+    if not database:
+        # What validation assumes without a database: only the built-in runtimes.
+        return ActualState(runtimes=dict(BUILTIN_RUNTIMES))
+    from ..db.engine import make_engine
+    from ..db.migrate import upgrade
+    from ..db.state import load_actual
+
+    engine = make_engine(database)
+    try:
+        upgrade(engine)
+        with engine.connect() as conn:
+            return load_actual(conn)
+    finally:
+        engine.dispose()
+
+
+COMMAND = Command(
+    name="validate",
+    summary="check pack files; no database needed",
+    options=(PACKS_DIR, OFFLINE_DATABASE, VALIDATE_OUTPUT, LOG_FORMAT, LOG_LEVEL),
+    exits=ValidateExit,
+    settings=ValidateSettings.from_values,
+    run=run,
+    crashed=ValidateExit.TROUBLE,
+    precedence="2 over 1 (an unreadable folder is reported before any pack's problems).",
+)
