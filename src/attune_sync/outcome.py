@@ -1,86 +1,82 @@
-"""What a sync run produced, and how it is remembered in the run history."""
+"""What a sync run produced, and how a run is asked to stop. Touches no database."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
 
-import structlog
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection
 
 from .db.apply import ApplyResult
-from .db.runs import RunResult, record_run
-from .model import Plan
-
-log = structlog.get_logger(__name__)
+from .model import Change, Plan
+from .runs import RunResult, RunSummary
 
 LockTaker = Callable[[Connection], None]
-"""Called inside a run's transaction before it reads the database (the daemon's apply lock
-and timeouts)."""
+"""Called inside a run's transaction before it takes the write lock and reads (the daemon
+registers the connection its watchdog may cancel, and sets the run's timeouts)."""
+
+SHUTDOWN = "shutdown"
+"""The cancel reason of a run stopped because the process is stopping."""
+
+
+class RunCancelled(Exception):
+    """The run was asked to stop (watchdog or shutdown); nothing it did was committed."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"run cancelled ({reason}); rolled back, nothing was changed")
+        self.reason = reason
+
+
+class CancelToken:
+    """Set by whoever wants a run to stop; the run checks it between steps and before commit.
+
+    Cancelling a statement in flight is not enough: a run busy in Python (reading,
+    planning) when the watchdog fires would otherwise go on and commit.
+    """
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self.reason: str | None = None
+
+    def cancel(self, reason: str) -> None:
+        if not self._event.is_set():
+            self.reason = reason
+            self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def check(self) -> None:
+        """Raise RunCancelled once cancel() was called."""
+        if self._event.is_set():
+            raise RunCancelled(self.reason or "cancelled")
 
 
 @dataclass(slots=True)
 class RunOutcome:
     plan: Plan
-    applied: ApplyResult | None
+    applied: ApplyResult
     revision: str | None
     run_id: int | None
     started_at: datetime
     seconds: float
-    result: RunResult
+    summary: RunSummary
     timings: dict[str, float] = field(default_factory=dict)
-    applied_hashes: dict[str, str] = field(default_factory=dict)
-    """Managed pack ref to the content hash it had been applied with before this run: a
-    change to a pack whose files still hash the same came from the database side (drift)."""
+    drift: list[Change] = field(default_factory=list)
+    """Changes that came from the database side (the pack's files did not change)."""
+    drift_reverted: bool = True
+    """False in report mode: the drift was reported and left in the database."""
+    compared_all: bool = True
+    """The run read and compared the whole database (so `drift` is the whole story)."""
+
+    @property
+    def result(self) -> RunResult:
+        return self.summary.result
 
     @property
     def in_sync(self) -> bool:
         """The database now equals the tree (nothing invalid, nothing held back)."""
         return not self.plan.invalid and not self.plan.held_back
-
-
-def run_result(plan: Plan) -> RunResult:
-    """How a run that applied `plan` is remembered."""
-    if plan.invalid:
-        return "invalid"
-    if plan.held_back:
-        return "held_back"
-    return "applied" if plan.changes else "noop"
-
-
-def run_details(plan: Plan) -> dict[str, Any]:
-    """The run history's account of a plan: problems and what changed, no values."""
-    return {
-        "errors": [problem.as_json() for problem in plan.errors],
-        "held_back": [item.as_json() for item in plan.held_back],
-        "invalid_packs": [
-            {
-                "folder": pack.folder,
-                "ref": pack.ref,
-                "problems": [problem.render() for problem in pack.problems],
-            }
-            for pack in plan.invalid
-        ],
-        "changes": [
-            {"action": change.action, "kind": change.kind, "ref": change.ref}
-            for change in plan.changes[:1000]
-        ],
-    }
-
-
-def record_failure(engine: Engine, started_at: datetime, revision: str | None, error: str) -> None:
-    """Remember a failed run in its own transaction; never raises (the database may be down)."""
-    try:
-        with engine.begin() as conn:
-            record_run(
-                conn,
-                started_at=started_at,
-                finished_at=datetime.now(UTC),
-                revision=revision,
-                result="failed",
-                details={"error": error},
-            )
-    except Exception as failure:  # the original error is what matters to the caller
-        log.warning("could not record the failed run", error=str(failure))

@@ -11,6 +11,14 @@ A `Reconciler` remembers, between runs:
   the packs whose files changed and reads nothing but the counter. Any foreign write
   (drift, the API, another tool) makes the next run read and compare everything.
 
+Because triggers can be bypassed (`session_replication_role = replica`, a restore with
+`--disable-triggers`), the counter is not trusted for ever: a run reads and compares the
+whole database at least every `full_compare_every` seconds (`FULL_COMPARE_EVERY_S`).
+
+Every run takes the database's write lock (`db.locks`) before it reads, so two writers
+never plan against rows the other is changing. A `CancelToken` (the daemon's watchdog or
+shutdown) is checked between the steps of a run and just before it commits.
+
 The result is the same plan a full run would make; the property tests hold it to that.
 """
 
@@ -19,37 +27,50 @@ from __future__ import annotations
 import gc
 import os
 import time
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Literal
 
 import structlog
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from .db.apply import apply_plan
-from .db.runs import record_run
+from .db.engine import for_reading
+from .db.history import record_failure, record_summary
+from .db.locks import DEFAULT_WRITE_LOCK_WAIT_S, take_write_lock
 from .db.state import load_actual, read_db_version
+from .drift import DriftSplit, split_drift
 from .model import ActualState, DesiredState, Plan
-from .outcome import LockTaker, RunOutcome, record_failure, run_details, run_result
+from .outcome import SHUTDOWN, CancelToken, LockTaker, RunOutcome
 from .planner import PlanOptions, make_plan
 from .reader import DocumentCache, read_tree
 from .revision import detect_revision
+from .runs import RunSummary
 
 log = structlog.get_logger(__name__)
 
 _LARGE_PLAN = 1000
 """Plans this long take long enough to apply that the log says so first."""
 
+FULL_COMPARE_EVERY_S = 600.0
+"""A run reads and compares the whole database at least this often, whatever the change
+counter says (writes made with triggers disabled do not move it)."""
+
+DriftMode = Literal["revert", "report"]
+
 
 @contextmanager
-def collector_paused() -> Iterator[None]:
+def collector_paused(freeze: bool = True) -> Iterator[None]:
     """Keep the cyclic garbage collector out of a run, and out of what the run keeps.
 
     A run allocates millions of long-lived objects (parsed files, snapshots); each full
     collection would walk all of them, and on a cold sync of 41,000 files those walks cost
     more than the database. The young objects are collected once at the end, and whatever
-    survives is frozen: it lives as long as the process and needs no more walking.
+    survives is frozen: it lives as long as the process and needs no more walking. A
+    one-shot caller passes freeze=False, so what it drops afterwards (its engine and the
+    engine's connections) can still be collected.
     """
     enabled = gc.isenabled()
     gc.disable()
@@ -59,7 +80,8 @@ def collector_paused() -> Iterator[None]:
         if enabled:
             gc.enable()
         gc.collect(1)
-        gc.freeze()
+        if freeze:
+            gc.freeze()
 
 
 @dataclass(slots=True)
@@ -68,33 +90,47 @@ class Reconciler:
     root: str
     options: PlanOptions = field(default_factory=PlanOptions)
     before_plan: LockTaker | None = None
-    """Called inside the run's transaction before it reads the database: the daemon takes
-    its apply lock there and sets the run's timeouts."""
-    record_failures: bool = True
-    """Write a failed run to the history (the daemon does it itself, unless shutting down)."""
+    """Called inside the run's transaction before it takes the write lock and reads."""
+    lock_wait: float = DEFAULT_WRITE_LOCK_WAIT_S
+    """How long a run waits for another writer's transaction (PostgreSQL)."""
+    full_compare_every: float = FULL_COMPARE_EVERY_S
+    clock: Callable[[], float] = time.monotonic
+    long_lived: bool = True
+    """Freeze what survives each run (a daemon keeps it); False for one-shot callers."""
     cache: DocumentCache = field(default_factory=DocumentCache)
     desired: DesiredState | None = None
     """The tree as the last read saw it."""
     actual: ActualState | None = None
     """The database as the last committed run left it; None forces a full read."""
     db_version: int | None = None
+    loaded_at: float | None = None
+    """When the whole database was last read (by `clock`)."""
     sticky: set[str] = field(default_factory=set)
     """Packs the last plan held back or found invalid: compared again until they settle."""
+    applied_hashes: dict[str, str] = field(default_factory=dict)
+    """Managed pack ref to the content hash this process last applied it with; survives a
+    foreign delete of the pack (whose bookkeeping row cascades away with it)."""
+    _snapshot: ActualState | None = field(default=None, init=False, repr=False)
+    """The snapshot the current run planned against."""
+    _version: int = field(default=0, init=False, repr=False)
+    """The change counter the current run read."""
 
     def forget_database(self) -> None:
         """Make the next run read and compare the whole database."""
         self.actual = None
         self.db_version = None
 
-    def read(self, changed: Collection[str] | None = None) -> DesiredState:
+    def read(
+        self, changed: Collection[str] | None = None, cancel: CancelToken | None = None
+    ) -> DesiredState:
         """Read the tree; `changed` (absolute paths from file events) limits what is re-read.
 
-        Raises TreeUnreadable / TreeChanged like `read_tree`.
+        Raises TreeUnreadable / TreeChanged like `read_tree`, RunCancelled once `cancel` is.
         """
         only = self._folders(changed) if changed is not None else None
-        with collector_paused():
+        with collector_paused(self.long_lived):
             desired = read_tree(
-                self.root, self.cache, previous=self.desired, only=only, progress=_Progress()
+                self.root, self.cache, previous=self.desired, only=only, progress=_Progress(cancel)
             )
         self.desired = desired
         return desired
@@ -119,91 +155,154 @@ class Reconciler:
         return folders
 
     def run(
-        self, changed: Collection[str] | None = None, *, revision: str | None = None
+        self,
+        changed: Collection[str] | None = None,
+        *,
+        revision: str | None = None,
+        cancel: CancelToken | None = None,
+        drift: DriftMode = "revert",
     ) -> RunOutcome:
         """Read and apply in one go (what `attune-sync apply` does, with memory)."""
         clock = time.perf_counter()
-        desired = self.read(changed)
+        desired = self.read(changed, cancel)
         read_seconds = time.perf_counter() - clock
-        outcome = self.apply(desired, revision=revision)
+        outcome = self.apply(desired, revision=revision, cancel=cancel, drift=drift)
         outcome.timings["read"] = read_seconds
         outcome.seconds = time.perf_counter() - clock
         return outcome
+
+    def plan(self, desired: DesiredState) -> Plan:
+        """The plan a run would apply now, against what is committed. Changes nothing."""
+        with self.engine.connect() as conn:
+            actual = load_actual(for_reading(conn))
+        return make_plan(desired, actual, self.options)
 
     def apply(
         self,
         desired: DesiredState,
         *,
         revision: str | None = None,
-        scope: Collection[str] | None = None,
+        cancel: CancelToken | None = None,
+        drift: DriftMode = "revert",
     ) -> RunOutcome:
         """Plan `desired` against the database and apply it in one transaction.
 
-        `scope` limits the plan to those packs whatever else differs (`--drift report`
-        applies the packs whose files changed and leaves drift elsewhere as it is).
+        With `drift="report"`, changes that came from the database side are reported in the
+        outcome and left as they are; the packs whose files changed are still applied.
+        A failed run is written to the history, unless it was cancelled by shutdown.
         """
         started_at = datetime.now(UTC)
         clock = time.perf_counter()
-        timings: dict[str, float] = {}
         if revision is None:
             revision = detect_revision(desired.root)
         try:
-            with collector_paused(), self.engine.begin() as conn:
-                if self.before_plan is not None:
-                    self.before_plan(conn)
-                mark = time.perf_counter()
-                version = read_db_version(conn)
-                actual = self.actual
-                if actual is None or version != self.db_version:
-                    actual = load_actual(conn)
-                elif scope is None:
-                    scope = self._scope(desired, actual)
-                timings["load"] = time.perf_counter() - mark
-                applied_hashes = {ref: info.content_hash for ref, info in actual.managed.items()}
-                mark = time.perf_counter()
-                plan = make_plan(desired, actual, self.options, scope)
-                timings["plan"] = time.perf_counter() - mark
-                mark = time.perf_counter()
-                if len(plan.changes) >= _LARGE_PLAN:
-                    log.info(
-                        "applying", changes=len(plan.changes), seconds_planning=timings["plan"]
-                    )
-                applied = apply_plan(conn, plan, now=started_at)
-                actual.record(plan)
-                timings["apply"] = time.perf_counter() - mark
-                result = run_result(plan)
-                run_id = record_run(
-                    conn,
-                    started_at=started_at,
-                    finished_at=datetime.now(UTC),
-                    revision=revision,
-                    result=result,
-                    created=plan.count("create"),
-                    updated=plan.count("update"),
-                    deleted=plan.count("delete"),
-                    held_back=len(plan.held_back),
-                    invalid=len(plan.invalid),
-                    details=run_details(plan),
-                )
+            with collector_paused(self.long_lived), self.engine.begin() as conn:
+                outcome = self._transaction(conn, desired, drift, cancel, started_at, revision)
                 # apply_plan counts its own writes as one; anything more was someone else.
-                wrote = bool(plan.changes or plan.bookkeeping)
-                trusted = read_db_version(conn) == version + wrote
+                wrote = bool(outcome.plan.changes or outcome.plan.bookkeeping)
+                trusted = read_db_version(conn) == self._version + wrote
+                if cancel is not None:
+                    cancel.check()  # the last moment a watchdog can still roll it back
         except BaseException as error:
             # The snapshot may hold rows of a transaction that never committed.
             self.forget_database()
-            if self.record_failures and isinstance(error, Exception):
+            shutting_down = cancel is not None and cancel.reason == SHUTDOWN
+            if isinstance(error, Exception) and not shutting_down:
                 message = f"{type(error).__name__}: {error}"
                 record_failure(self.engine, started_at, revision, message)
             raise
+        assert self._snapshot is not None
         if trusted:
-            self.actual, self.db_version = actual, version + wrote
+            self.actual, self.db_version = self._snapshot, self._version + wrote
         else:
             self.forget_database()
-        self.sticky = _unsettled(plan, actual)
-        seconds = time.perf_counter() - clock
+        # A pack deleted behind our back and only reported keeps the hash it was applied with.
+        kept = {ref: h for ref, h in self.applied_hashes.items() if ref in desired.packs}
+        kept.update((ref, info.content_hash) for ref, info in self._snapshot.managed.items())
+        self.applied_hashes = kept
+        self.sticky = _unsettled(outcome.plan, self._snapshot)
+        outcome.seconds = time.perf_counter() - clock
+        return outcome
+
+    def _transaction(
+        self,
+        conn: Connection,
+        desired: DesiredState,
+        drift: DriftMode,
+        cancel: CancelToken | None,
+        started_at: datetime,
+        revision: str | None,
+    ) -> RunOutcome:
+        """Lock, read, plan, apply and record, inside the run's transaction."""
+        timings: dict[str, float] = {}
+        if self.before_plan is not None:
+            self.before_plan(conn)
+        mark = time.perf_counter()
+        take_write_lock(conn, self.lock_wait)  # then read: plan from what is committed
+        timings["lock"] = time.perf_counter() - mark
+        mark = time.perf_counter()
+        actual, scope = self._load(conn, desired)
+        timings["load"] = time.perf_counter() - mark
+        if cancel is not None:
+            cancel.check()
+        mark = time.perf_counter()
+        plan, split = self._plan(desired, actual, scope, drift)
+        timings["plan"] = time.perf_counter() - mark
+        if cancel is not None:
+            cancel.check()
+        mark = time.perf_counter()
+        if len(plan.changes) >= _LARGE_PLAN:
+            log.info("applying", changes=len(plan.changes), seconds_planning=timings["plan"])
+        applied = apply_plan(conn, plan, now=started_at)
+        actual.record(plan)
+        timings["apply"] = time.perf_counter() - mark
+        summary = RunSummary.of_plan(plan)
+        run_id = record_summary(conn, summary, started_at=started_at, revision=revision)
         return RunOutcome(
-            plan, applied, revision, run_id, started_at, seconds, result, timings, applied_hashes
+            plan,
+            applied,
+            revision,
+            run_id,
+            started_at,
+            0.0,
+            summary,
+            timings,
+            drift=split.drift,
+            drift_reverted=drift == "revert",
+            compared_all=scope is None,
         )
+
+    def _load(self, conn: Connection, desired: DesiredState) -> tuple[ActualState, set[str] | None]:
+        """The database snapshot, and the packs to compare (None: all of them)."""
+        self._version = read_db_version(conn)
+        now = self.clock()
+        stale = self.loaded_at is None or now - self.loaded_at >= self.full_compare_every
+        actual = self.actual
+        scope: set[str] | None = None
+        if actual is None or self._version != self.db_version or stale:
+            actual = load_actual(conn)
+            self.loaded_at = now
+        else:
+            scope = self._scope(desired, actual)
+        self._snapshot = actual
+        return actual, scope
+
+    def _plan(
+        self,
+        desired: DesiredState,
+        actual: ActualState,
+        scope: set[str] | None,
+        drift: DriftMode,
+    ) -> tuple[Plan, DriftSplit]:
+        plan = make_plan(desired, actual, self.options, scope)
+        recorded = {**self.applied_hashes}
+        recorded.update((ref, info.content_hash) for ref, info in actual.managed.items())
+        split = split_drift(plan, desired, recorded)
+        if drift == "report" and split.drift:
+            # Apply only the packs whose files changed; drift inside them goes with them.
+            tree_scope = split.tree_packs()
+            plan = make_plan(desired, actual, self.options, tree_scope)
+        return plan, split
 
     def _scope(self, desired: DesiredState, actual: ActualState) -> set[str]:
         """Packs whose files differ from what was last applied, or that need another look."""
@@ -225,10 +324,13 @@ class _Progress:
 
     EVERY_S = 2.0
 
-    def __init__(self) -> None:
+    def __init__(self, cancel: CancelToken | None = None) -> None:
         self.next_at = time.monotonic() + self.EVERY_S
+        self.cancel = cancel
 
     def __call__(self, done: int, total: int) -> None:
+        if self.cancel is not None:
+            self.cancel.check()  # a read the watchdog gave up on stops at the next folder
         moment = time.monotonic()
         if moment >= self.next_at:
             self.next_at = moment + self.EVERY_S

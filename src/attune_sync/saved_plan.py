@@ -31,14 +31,16 @@ from sqlalchemy import Connection, Engine
 
 from .db.apply import apply_plan
 from .db.engine import for_reading
-from .db.runs import record_run
+from .db.history import record_summary
+from .db.locks import take_write_lock
 from .db.state import load_actual, read_db_version
 from .model import ActualState, DesiredState, Plan
-from .outcome import RunOutcome, run_details, run_result
+from .outcome import RunOutcome
 from .planner import PlanOptions, make_plan
 from .reader import read_tree
 from .render import plan_json
 from .revision import detect_revision
+from .runs import RunSummary
 
 FORMAT = "attune-sync-plan/1"
 
@@ -226,24 +228,16 @@ def apply_saved(
     if revision is None:
         revision = detect_revision(desired.root)
     with engine.begin() as conn:
+        # The same write lock as every apply: then read, so the check sees what is committed.
+        take_write_lock(conn)
         plan = _checked_plan(conn, desired, document, options)
         applied = apply_plan(conn, plan, now=started_at)
-        result = run_result(plan)
-        run_id = record_run(
-            conn,
-            started_at=started_at,
-            finished_at=datetime.now(UTC),
-            revision=revision,
-            result=result,
-            created=plan.count("create"),
-            updated=plan.count("update"),
-            deleted=plan.count("delete"),
-            held_back=len(plan.held_back),
-            invalid=len(plan.invalid),
-            details={**run_details(plan), "saved_plan": document["fingerprint"].get("tree")},
-        )
+        summary = RunSummary.of_plan(plan)
+        saved = {**summary.details, "saved_plan": document["fingerprint"].get("tree")}
+        summary = dataclasses.replace(summary, details=saved)
+        run_id = record_summary(conn, summary, started_at=started_at, revision=revision)
     seconds = time.perf_counter() - clock
-    return RunOutcome(plan, applied, revision, run_id, started_at, seconds, result)
+    return RunOutcome(plan, applied, revision, run_id, started_at, seconds, summary)
 
 
 def _checked_plan(

@@ -1,35 +1,63 @@
-"""One-shot runs for the commands: a dry run and a sync.
+"""The engine: `validate`, `plan` and `apply`, the one path every edge takes.
 
-`sync` is the daemon's `Reconciler` used once, so `attune-sync apply` and `attune-sync
-watch` share one code path: read, plan and apply in one transaction, the plan made against
-exactly the rows it changes.
+The CLI's commands, the daemon and (later) the REST API call these and nothing below
+them; each is read -> settle -> plan -> (render | apply) over one `Reconciler`:
+
+* `validate(root, actual)`: read and settle references against `actual` (the database's
+  state, or only the built-in runtimes without one); no plan, no writes.
+* `plan(engine, root)`: the plan a sync would apply now, against what is committed.
+* `apply(engine, root)`: take the write lock, read, plan and apply in one transaction.
+
+The daemon keeps one `Reconciler` across runs (it remembers files and the database
+between them); a one-shot command uses a fresh one, so `apply` and `watch` cannot drift
+apart. The database edge is imported inside the functions that need it: `validate`
+without a database loads neither SQLAlchemy's engine nor Alembic.
 """
 
 from __future__ import annotations
 
-import structlog
-from sqlalchemy import Engine
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from .db.engine import for_reading
-from .db.state import load_actual
-from .model import ActualState, Plan
-from .outcome import LockTaker, RunOutcome
-from .planner import PlanOptions, make_plan
+from .model import ActualState, InvalidPack, PackBundle, Problem
+from .planner import PlanOptions, settle_references
 from .reader import read_tree
-from .reconciler import Reconciler
 
-log = structlog.get_logger(__name__)
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from .model import Plan
+    from .outcome import LockTaker, RunOutcome
 
 
-def dry_run(engine: Engine, root: str, options: PlanOptions | None = None) -> Plan:
-    """The plan a sync would apply now. Changes nothing."""
+@dataclass(frozen=True, slots=True)
+class Validation:
+    valid: dict[str, PackBundle]
+    invalid: list[InvalidPack]
+    warnings: list[Problem] = field(default_factory=list)
+
+    @property
+    def problems(self) -> list[Problem]:
+        return [p for pack in self.invalid for p in pack.problems] + self.warnings
+
+
+def validate(root: str, actual: ActualState) -> Validation:
+    """Read and settle the tree; refs may resolve to what `actual` holds."""
     desired = read_tree(root)
-    with engine.connect() as conn:
-        actual = load_actual(for_reading(conn))
-    return make_plan(desired, actual, options)
+    valid, invalid = settle_references(desired, actual)
+    return Validation(valid, invalid, desired.warnings)
 
 
-def sync(
+def plan(engine: Engine, root: str, options: PlanOptions | None = None) -> Plan:
+    """The plan a sync would apply now. Changes nothing."""
+    from .reconciler import Reconciler
+
+    # read_tree, not Reconciler.read: a one-shot read needs no cache, and keeping the
+    # collector paused (then freezing what survives) is for a long-lived process.
+    return Reconciler(engine, root, options or PlanOptions()).plan(read_tree(root))
+
+
+def apply(
     engine: Engine,
     root: str,
     options: PlanOptions | None = None,
@@ -39,10 +67,20 @@ def sync(
 ) -> RunOutcome:
     """Read `root` and make the database equal to it, all or nothing.
 
-    The revision, unless given, is told from the folder the run actually read.
+    The revision, unless given, is told from the folder the run actually read. A failed
+    run is recorded in the history by the reconciler.
     """
-    reconciler = Reconciler(engine, root, options or PlanOptions(), before_plan=before_plan)
+    from .reconciler import Reconciler
+
+    reconciler = Reconciler(
+        engine, root, options or PlanOptions(), before_plan=before_plan, long_lived=False
+    )
     return reconciler.run(revision=revision)
+
+
+dry_run = plan
+"""The name the commands used before the engine had one vocabulary."""
+sync = apply
 
 
 def offline_state(runtimes: dict[str, int]) -> ActualState:

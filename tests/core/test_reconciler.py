@@ -321,7 +321,7 @@ def test_failed_run_after_applying_rolls_back_and_forgets_its_snapshot(
         def broken_record_run(*args: Any, **kwargs: Any) -> int:
             raise RuntimeError("history table gone")
 
-        patch.setattr(reconciler_module, "record_run", broken_record_run)
+        patch.setattr(reconciler_module, "record_summary", broken_record_run)
         with pytest.raises(RuntimeError, match="history table gone"):
             rec.run({changed})
     # The snapshot had already recorded the change that was then rolled back.

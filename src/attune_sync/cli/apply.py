@@ -89,10 +89,10 @@ class _ApplyFailed(Exception):
 
 def _sync(engine: Engine, settings: ApplySettings) -> RunOutcome:
     from ..reader import TreeChanged, TreeUnreadable
-    from ..sync import sync
+    from ..sync import apply as engine_apply
 
     try:
-        return sync(engine, settings.common.packs_dir, settings.options)
+        return engine_apply(engine, settings.common.packs_dir, settings.options)
     except (TreeUnreadable, TreeChanged):
         raise
     except Exception as error:  # recorded in the run history by the reconciler

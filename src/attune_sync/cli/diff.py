@@ -45,7 +45,7 @@ def run(settings: DiffSettings) -> int:
     from ..db.migrate import upgrade
     from ..reader import TreeChanged, TreeUnreadable
     from ..saved_plan import PlanFileError
-    from ..sync import dry_run
+    from ..sync import plan as engine_plan
 
     output = settings.common.output
     try:
@@ -59,7 +59,7 @@ def run(settings: DiffSettings) -> int:
 
             plan = diff_saving(engine, settings.common.packs_dir, settings.out, settings.options)
         else:
-            plan = dry_run(engine, settings.common.packs_dir, settings.options)
+            plan = engine_plan(engine, settings.common.packs_dir, settings.options)
     except (TreeUnreadable, TreeChanged, DatabaseError) as error:
         return fail(output, f"{error}; nothing was compared", DiffExit.TROUBLE)
     except PlanFileError as error:  # workflow: the plan file could not be written

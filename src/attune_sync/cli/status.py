@@ -80,8 +80,8 @@ def run(settings: StatusSettings) -> int:
 def _report(settings: StatusSettings) -> dict[str, Any]:
     from sqlalchemy.exc import SQLAlchemyError
 
-    from ..daemon.status import needs_attention, read_status
     from ..db.engine import DatabaseError, for_reading, make_engine, mask_url
+    from ..status import needs_attention, read_status
 
     missing = missing_sqlite_file(settings.database)
     if missing is not None:
@@ -133,10 +133,10 @@ def missing_sqlite_file(url: str) -> str | None:
 
 def _pending(engine: Engine, packs_dir: str, options: PlanOptions) -> dict[str, Any]:
     from ..reader import TreeChanged, TreeUnreadable
-    from ..sync import dry_run
+    from ..sync import plan as engine_plan
 
     try:
-        plan = dry_run(engine, packs_dir, options)
+        plan = engine_plan(engine, packs_dir, options)
     except (TreeUnreadable, TreeChanged) as error:
         raise StatusTrouble(f"{error}; nothing was compared") from None
     return _pending_summary(plan, packs_dir)
@@ -155,7 +155,7 @@ def _pending_summary(plan: Plan, packs_dir: str) -> dict[str, Any]:
 
 
 def _render(report: dict[str, Any]) -> str:
-    from ..daemon.status import render_status
+    from ..status import render_status
 
     lines = [f"Database: {report['database']}", "", render_status(report)]
     pending = report.get("pending")

@@ -32,8 +32,8 @@ class ValidateSettings:
 
 def run(settings: ValidateSettings) -> int:
     from .. import render
-    from ..planner import settle_references
-    from ..reader import TreeChanged, TreeUnreadable, read_tree
+    from ..reader import TreeChanged, TreeUnreadable
+    from ..sync import validate
 
     common = settings.common
     trouble: tuple[type[Exception], ...] = (TreeUnreadable, TreeChanged)
@@ -42,17 +42,15 @@ def run(settings: ValidateSettings) -> int:
 
         trouble += (DatabaseError,)
     try:
-        desired = read_tree(common.packs_dir)
-        actual = _actual_state(common.database)
+        checked = validate(common.packs_dir, _actual_state(common.database))
     except trouble as error:
         return fail(common.output, str(error), ValidateExit.TROUBLE)
-    valid, invalid = settle_references(desired, actual)
-    problems = [p for pack in invalid for p in pack.problems] + desired.warnings
+    valid, invalid, problems = checked.valid, checked.invalid, checked.problems
     if common.output in CI_FORMATS:  # workflow: github, junit
         from ..workflow_cli import print_validation
 
         folders = {ref: bundle.folder for ref, bundle in valid.items()}
-        print_validation(common.output, common.packs_dir, folders, invalid, desired.warnings)
+        print_validation(common.output, common.packs_dir, folders, invalid, checked.warnings)
     elif common.output == "json":
         print(render.dumps(render.problems_json(problems, packs=sorted(valid))))
     else:

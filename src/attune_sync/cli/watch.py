@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 # not import the daemon.
 DEFAULT_QUIET_PERIOD_MS = 300
 DEFAULT_FULL_SYNC_INTERVAL_S = 60.0
+DEFAULT_FULL_COMPARE_INTERVAL_S = 600.0
 DEFAULT_LISTEN = "127.0.0.1:8080"
 DEFAULT_RUN_TIMEOUT_S = 20.0
 DEFAULT_SHUTDOWN_TIMEOUT_S = 5.0
@@ -53,6 +54,16 @@ WATCH_OPTIONS = (
         parse_seconds,
         DEFAULT_FULL_SYNC_INTERVAL_S,
         "full sync (finds drift) at least this often, in seconds",
+        metavar="SECONDS",
+    ),
+    Option(
+        "full_compare_interval",
+        "--full-compare-interval",
+        "ATTUNE_SYNC_FULL_COMPARE_INTERVAL",
+        parse_seconds,
+        DEFAULT_FULL_COMPARE_INTERVAL_S,
+        "compare the whole database at least this often, in seconds, whatever its change "
+        "counter says (finds writes made with triggers disabled)",
         metavar="SECONDS",
     ),
     Option(
@@ -122,6 +133,7 @@ def watch_settings(values: Values) -> Settings:
         options=plan_options(values),
         quiet_period=int(values["quiet_period"]) / 1000,
         full_sync_interval=float(values["full_sync_interval"]),
+        full_compare_interval=float(values["full_compare_interval"]),
         drift=cast("DriftMode", values["drift"]),
         listen=values["listen"],
         run_timeout=float(values["run_timeout"]),

@@ -54,7 +54,12 @@ def _handler(state: DaemonState, metrics: Metrics) -> type[BaseHTTPRequestHandle
             elif path == "/readyz":
                 ready = state.ready
                 snap = state.snapshot()
-                body = {"ready": ready, "errors": snap["errors"], "leader": snap["leader"]}
+                body = {
+                    "ready": ready,
+                    "errors": snap["errors"],
+                    "leader": snap["leader"],
+                    "abandoned": snap["abandoned"],
+                }
                 self._json(200 if ready else 503, body)
             elif path == "/metrics":
                 self._send(200, CONTENT_TYPE_LATEST, generate_latest(metrics.registry))

@@ -12,19 +12,8 @@ from prometheus_client import (
     disable_created_metrics,
 )
 
+from ..runs import RunResult
 from ..version import version
-
-RUN_RESULTS = (
-    "applied",
-    "noop",
-    "invalid",
-    "held_back",
-    "failed",
-    "tree_changed",
-    "unreadable",
-    "drift_reported",
-)
-
 
 # The `_created` series double every counter and histogram and nobody graphs them.
 disable_created_metrics()  # type: ignore[no-untyped-call]
@@ -48,8 +37,8 @@ class Metrics:
             registry=r,
         )
         self.runs = Counter("attune_sync_runs", "Sync runs by result.", ["result"], registry=r)
-        for result in RUN_RESULTS:
-            self.runs.labels(result)  # so every series exists from the start (rate() works)
+        for result in RunResult:
+            self.runs.labels(result.value)  # so every series exists from the start (rate() works)
         self.run_duration = Histogram(
             "attune_sync_run_duration_seconds",
             "Wall time of a sync run, read to commit.",

@@ -12,6 +12,8 @@ DriftMode = Literal["revert", "report"]
 
 DEFAULT_QUIET_PERIOD_MS = 300
 DEFAULT_FULL_SYNC_INTERVAL_S = 60.0
+DEFAULT_FULL_COMPARE_INTERVAL_S = 600.0
+"""Equal to reconciler.FULL_COMPARE_EVERY_S (a test holds them equal)."""
 DEFAULT_LISTEN = "127.0.0.1:8080"
 """Loopback: /status shows pack names and errors; expose it on purpose (0.0.0.0:8080)."""
 DEFAULT_RUN_TIMEOUT_S = 20.0
@@ -32,6 +34,9 @@ class Settings:
     quiet_period: float = DEFAULT_QUIET_PERIOD_MS / 1000
     """Seconds without file events before a run starts (a burst becomes one run)."""
     full_sync_interval: float = DEFAULT_FULL_SYNC_INTERVAL_S
+    full_compare_interval: float = DEFAULT_FULL_COMPARE_INTERVAL_S
+    """A run compares the whole database at least this often, even when the change counter
+    shows no foreign write (writes made with triggers disabled do not move it)."""
     drift: DriftMode = "revert"
     listen: str | None = DEFAULT_LISTEN
     """host:port for /healthz, /readyz, /metrics, /status; None turns HTTP off."""

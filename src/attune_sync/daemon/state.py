@@ -8,8 +8,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ..model import Plan
-
 RECENT_RUNS = 20
 
 
@@ -21,6 +19,8 @@ class DaemonState:
     """The last run failed (it rolled back); cleared by the next one that commits."""
     succeeded_once: bool = False
     """A run committed (ours, or the leader's when we stand by)."""
+    abandoned: str | None = None
+    """Why the running run was given up on (the watchdog fired and it has not returned)."""
     revision: str | None = None
     last_success: datetime | None = None
     errors: list[str] = field(default_factory=list)
@@ -33,7 +33,15 @@ class DaemonState:
     @property
     def ready(self) -> bool:
         with self.lock:
-            return self.succeeded_once and self.database_reachable and not self.failing
+            return self._ready()
+
+    def _ready(self) -> bool:
+        return (
+            self.succeeded_once
+            and self.database_reachable
+            and not self.failing
+            and self.abandoned is None
+        )
 
     def set(self, **values: Any) -> None:
         with self.lock:
@@ -47,7 +55,8 @@ class DaemonState:
     def snapshot(self) -> dict[str, Any]:
         with self.lock:
             return {
-                "ready": self.succeeded_once and self.database_reachable and not self.failing,
+                "ready": self._ready(),
+                "abandoned": self.abandoned,
                 "leader": self.leader,
                 "database_reachable": self.database_reachable,
                 "revision": self.revision,
@@ -57,35 +66,6 @@ class DaemonState:
                 "packs": {ref: dict(info) for ref, info in sorted(self.packs.items())},
                 "recent_runs": list(self.runs),
             }
-
-
-def pack_states(plan: Plan, valid_refs: set[str]) -> dict[str, dict[str, Any]]:
-    """Each pack's standing after a committed run: in_sync, invalid or held_back."""
-    packs: dict[str, dict[str, Any]] = {ref: {"state": "in_sync"} for ref in valid_refs}
-    for pack in plan.invalid:
-        key = pack.ref or f"folder:{pack.folder}"
-        packs[key] = {
-            "state": "invalid",
-            "folder": pack.folder,
-            "errors": [problem.render() for problem in pack.problems],
-        }
-    for item in plan.held_back:
-        owner = owning_pack(item.ref, packs, item.kind)
-        entry = packs.setdefault(owner, {"state": "held_back"})
-        if entry["state"] != "invalid":
-            entry["state"] = "held_back"
-            entry.setdefault("held_back", []).append(
-                {"action": item.action, "kind": item.kind, "ref": item.ref, "reason": item.reason}
-            )
-    return packs
-
-
-def owning_pack(ref: str, packs: dict[str, Any] | set[str], kind: str) -> str:
-    """The pack a ref belongs to: itself for packs, else the longest known pack prefix."""
-    if kind == "pack":
-        return ref
-    candidates = [p for p in packs if ref.startswith(p + ".")]
-    return max(candidates, key=len) if candidates else ref.rpartition(".")[0] or ref
 
 
 def now() -> datetime:

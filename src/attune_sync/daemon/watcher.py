@@ -7,12 +7,19 @@ git-sync renames its link).
 The controller re-resolves PACKS_DIR on every event and every `recheck` seconds; when the
 resolved folder (path or inode) changes, it hints and re-creates the watches, because a
 watch on a deleted worktree ends silently.
+
+Polling (`--force-polling`, or when inotify runs out of watches) is our own stat scan, not
+watchfiles' poller: that one compares modification times to the second and file sizes, so
+saves of the same size within one second were never reported (3 of 8 quick saves waited for
+the next full sync). The scan compares what the reader's cache compares (mtime and ctime in
+nanoseconds, size, inode), so every save that changes a file is seen within one interval.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,6 +29,48 @@ import watchfiles
 log = structlog.get_logger(__name__)
 
 Key = tuple[str, int, int] | None
+Signature = tuple[int, int, int, int]
+
+POLL_INTERVAL_S = 0.3
+"""Shortest wait between two polling scans."""
+POLL_LOAD_FACTOR = 5
+"""A scan that takes t seconds is repeated after at least 5 t: polling a huge tree on a
+slow network filesystem costs at most about a sixth of a core."""
+
+
+def _signature(info: os.stat_result) -> Signature:
+    return (info.st_mtime_ns, info.st_ctime_ns, info.st_size, info.st_ino)
+
+
+def scan(path: str, recursive: bool) -> dict[str, Signature]:
+    """Every entry under `path` (or directly in it) by what a change to it would move.
+
+    Symlinks are recorded as links (lstat): a swapped link is a change. Folders behind
+    links are not entered (the reader decides what a link may reach); unreadable folders
+    are skipped (the reader reports them).
+    """
+    found: dict[str, Signature] = {}
+    pending = [path]
+    while pending:
+        folder = pending.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            found[entry.path] = _signature(info)
+            if recursive and entry.is_dir(follow_symlinks=False):
+                pending.append(entry.path)
+    return found
+
+
+def changed_paths(before: dict[str, Signature], after: dict[str, Signature]) -> set[str]:
+    """Paths added, removed or changed between two scans."""
+    return {p for p in before.keys() | after.keys() if before.get(p) != after.get(p)}
 
 
 def resolve_key(packs_dir: str) -> Key:
@@ -111,7 +160,25 @@ class TreeWatcher:
             worker.join(2.0)
         self._workers = []
 
+    def _poll(self, path: str, recursive: bool, stop: threading.Event) -> None:
+        """Scan, compare with the last scan, hint what changed; until `stop`."""
+        previous = scan(path, recursive)
+        while True:
+            clock = time.monotonic()
+            current = scan(path, recursive)
+            paths = changed_paths(previous, current)
+            previous = current
+            if paths:
+                self._on_change("files", paths if recursive else None)
+                self._poke.set()
+            spent = time.monotonic() - clock
+            if stop.wait(max(POLL_INTERVAL_S, POLL_LOAD_FACTOR * spent)):
+                return
+
     def _watch(self, path: str, recursive: bool, stop: threading.Event) -> None:
+        if self._force_polling:
+            self._poll(path, recursive, stop)
+            return
         try:
             for changes in watchfiles.watch(
                 path,
@@ -122,7 +189,7 @@ class TreeWatcher:
                 rust_timeout=1000,
                 yield_on_timeout=True,
                 raise_interrupt=False,
-                force_polling=self._force_polling or None,
+                force_polling=False,
                 ignore_permission_denied=True,
             ):
                 if stop.is_set():

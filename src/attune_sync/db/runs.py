@@ -9,10 +9,11 @@ from sqlalchemy import Connection, insert, select
 
 from attune_sync.db.schema import sync_run
 
-RunResult = Literal["applied", "noop", "invalid", "held_back", "failed", "dry_run"]
+RunResult = Literal["applied", "noop", "invalid", "held_back", "failed"]
+"""The results the history holds: attune_sync.runs.HISTORY_RESULTS, as a type."""
 RUN_RESULTS: frozenset[str] = frozenset(get_args(RunResult))
 COMMITTED_RESULTS: tuple[RunResult, ...] = ("applied", "noop", "invalid", "held_back")
-"""Results of runs whose transaction committed."""
+"""Results of runs whose transaction committed (attune_sync.runs.COMMITTED_RESULTS)."""
 
 
 def record_run(

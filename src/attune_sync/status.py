@@ -5,48 +5,33 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, inspect, select
+from sqlalchemy import Connection
 
-from ..db import schema as t
-from ..db.runs import COMMITTED_RESULTS, recent_runs
-from .state import owning_pack
+from .db.history import has_history, managed_packs
+from .db.runs import recent_runs
+from .runs import COMMITTED_RESULTS
+from .standing import pack_standing
 
 
 def read_status(conn: Connection, limit: int = 10) -> dict[str, Any] | None:
     """None when the database was never synced (no schema)."""
-    if not inspect(conn).has_table("sync_run"):
+    if not has_history(conn):
         return None
     runs = recent_runs(conn, limit)
-    m = t.sync_managed_pack
     managed = {
-        str(row.ref): {"folder": row.folder, "synced_at": _iso(row.synced_at)}
-        for row in conn.execute(
-            select(t.pack.c.ref, m.c.folder, m.c.synced_at)
-            .join(t.pack, m.c.pack_id == t.pack.c.id)
-            .order_by(t.pack.c.ref)
-        )
+        ref: {"folder": folder, "synced_at": _iso(synced_at)}
+        for ref, folder, synced_at in managed_packs(conn)
     }
     latest = next((run for run in runs if run["result"] in COMMITTED_RESULTS), None)
     details: dict[str, Any] = (latest or {}).get("details") or {}
-    packs: dict[str, dict[str, Any]] = {
-        ref: {"state": "in_sync", **info} for ref, info in managed.items()
-    }
-    for item in details.get("held_back", []):
-        owner = owning_pack(str(item["ref"]), set(packs), str(item["kind"]))
-        entry = packs.setdefault(owner, {"state": "held_back"})
-        entry["state"] = "held_back"
-        entry.setdefault("held_back", []).append(item)
-    for pack in details.get("invalid_packs", []):
-        key = pack.get("ref") or f"folder:{pack['folder']}"
-        entry = packs.setdefault(key, {})
-        entry.update(state="invalid", folder=pack["folder"], errors=list(pack["problems"]))
+    packs = pack_standing(managed, details)
     last = runs[0] if runs else None
     current_error = (
         (last.get("details") or {}).get("error") if last and last["result"] == "failed" else None
     )
     return {
         "runs": [_run_json(run) for run in runs],
-        "packs": dict(sorted(packs.items())),
+        "packs": packs,
         "last_run_failed": current_error,
     }
 
