@@ -87,3 +87,12 @@ def engine(db_url: str) -> Iterator[Engine]:
         yield eng
     finally:
         eng.dispose()
+
+
+@pytest.fixture
+def bundled(tmp_path: Path) -> Path:
+    """A private copy of the bundled packs/: the README's tour invites users to edit them."""
+    import shutil
+
+    source = Path(__file__).resolve().parents[1] / "packs"
+    return Path(shutil.copytree(source, tmp_path / "bundled-packs"))

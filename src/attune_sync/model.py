@@ -10,8 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Kind = Literal["pack", "trigger", "sensor"]
-ComponentKind = Literal["trigger", "sensor"]
+from .desired import ActionSpec as ActionSpec
+from .desired import ComponentSpec as ComponentSpec
+from .desired import PackSpec as PackSpec
+from .desired import RuleSpec as RuleSpec
+from .desired import RuntimeSpec as RuntimeSpec
+from .desired import SensorSpec as SensorSpec
+from .desired import TriggerSpec as TriggerSpec
+from .fields import stored_columns
+
+Kind = Literal["pack", "runtime", "trigger", "action", "sensor", "rule"]
+ComponentKind = Literal["runtime", "trigger", "action", "sensor", "rule"]
 Action = Literal["create", "update", "delete"]
 Severity = Literal["error", "warning"]
 
@@ -69,48 +78,6 @@ class Problem:
 
 
 @dataclass(frozen=True, slots=True)
-class PackSpec:
-    ref: str
-    label: str
-    description: str
-    version: str | None = None
-    conf_schema: dict[str, JSON] | None = None
-    config: dict[str, JSON] | None = None
-    meta: dict[str, JSON] | None = None
-    tags: tuple[str, ...] = ()
-    runtime_deps: tuple[str, ...] = ()
-    """Runtime refs as written in the file; the database keeps their ids."""
-    is_standard: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class TriggerSpec:
-    ref: str
-    pack_ref: str
-    label: str
-    description: str | None = None
-    enabled: bool = True
-    param_schema: dict[str, JSON] | None = None
-    out_schema: dict[str, JSON] | None = None
-    source: str = ""
-    """File the trigger came from, relative to the packs root."""
-
-
-@dataclass(frozen=True, slots=True)
-class SensorSpec:
-    ref: str
-    pack_ref: str
-    label: str
-    description: str
-    entrypoint: str
-    runtime_ref: str
-    trigger_ref: str
-    enabled: bool = True
-    param_schema: dict[str, JSON] | None = None
-    source: str = ""
-
-
-@dataclass(frozen=True, slots=True)
 class PackBundle:
     """A valid pack folder: the pack and exactly the components its files declare."""
 
@@ -121,6 +88,14 @@ class PackBundle:
     sensors: dict[str, SensorSpec]
     content_hash: str
     """Digest of every file the pack was read from; equal hashes mean equal desired state."""
+    actions: dict[str, ActionSpec] = field(default_factory=dict)
+    rules: dict[str, RuleSpec] = field(default_factory=dict)
+    runtimes: dict[str, RuntimeSpec] = field(default_factory=dict)
+
+    def components(self, kind: str) -> dict[str, Any]:
+        """The specs of one component kind, by ref."""
+        found: dict[str, Any] = getattr(self, f"{kind}s")
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +106,8 @@ class InvalidPack:
     ref: str | None
     """The pack ref, when the folder's pack.yaml was readable enough to tell."""
     problems: tuple[Problem, ...]
+    partial: PackBundle | None = None
+    """What did read cleanly, so that its reference problems are reported in the same run."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,37 +142,26 @@ class DesiredState:
 
 # --------------------------------------------------------------------------- actual state
 
-COMPONENT_KINDS: tuple[ComponentKind, ...] = ("trigger", "sensor")
+COMPONENT_KINDS: tuple[ComponentKind, ...] = ("runtime", "trigger", "action", "sensor", "rule")
+"""In the order they are created (a kind only refers to kinds before it)."""
 
-PACK_FIELDS = (
-    "label",
-    "description",
-    "version",
-    "conf_schema",
-    "config",
-    "meta",
-    "tags",
-    "runtime_deps",
-    "is_standard",
-)
-TRIGGER_FIELDS = ("pack_ref", "label", "description", "enabled", "param_schema", "out_schema")
-SENSOR_FIELDS = (
-    "pack_ref",
-    "label",
-    "description",
-    "entrypoint",
-    "runtime_ref",
-    "trigger_ref",
-    "enabled",
-    "param_schema",
-)
+PACK_FIELDS = stored_columns("pack")
+TRIGGER_FIELDS = ("pack_ref", *stored_columns("trigger"))
+SENSOR_FIELDS = ("pack_ref", *stored_columns("sensor"))
+ACTION_FIELDS = ("pack_ref", *stored_columns("action"))
+RULE_FIELDS = ("pack_ref", *stored_columns("rule"))
+RUNTIME_FIELDS = ("pack_ref", *stored_columns("runtime"))
 FIELDS_BY_KIND: dict[Kind, tuple[str, ...]] = {
     "pack": PACK_FIELDS,
+    "runtime": RUNTIME_FIELDS,
     "trigger": TRIGGER_FIELDS,
+    "action": ACTION_FIELDS,
     "sensor": SENSOR_FIELDS,
+    "rule": RULE_FIELDS,
 }
-"""The fields the sync owns, compared field by field. Ids (`pack`, `runtime`, `trigger`) follow
-from the refs and are resolved by the database edge."""
+"""The fields the sync owns, compared field by field: the stored columns of fields.TABLES. Ids
+(`pack`, `runtime`, `trigger`) follow from the refs and are resolved by the database edge;
+a sensor's `trigger_refs` is its `sensor_trigger` rows."""
 
 
 @dataclass(slots=True)
@@ -224,6 +190,10 @@ class ActualState:
     packs: dict[str, ActualObject] = field(default_factory=dict)
     triggers: dict[str, ActualObject] = field(default_factory=dict)
     sensors: dict[str, ActualObject] = field(default_factory=dict)
+    actions: dict[str, ActualObject] = field(default_factory=dict)
+    rules: dict[str, ActualObject] = field(default_factory=dict)
+    runtime_rows: dict[str, ActualObject] = field(default_factory=dict)
+    """Runtimes that belong to a pack (the built-in ones have none), as the other kinds."""
     managed: dict[str, ManagedInfo] = field(default_factory=dict)
     """Pack ref to bookkeeping, for the packs that came from files."""
     action_counts: dict[str, int] = field(default_factory=dict)
@@ -234,22 +204,24 @@ class ActualState:
     rule_action_packs: dict[str, list[tuple[str, str | None]]] = field(default_factory=dict)
     """Pack ref to the (rule ref, rule's pack ref) pairs whose action belongs to that pack."""
 
+    ids_unknown: bool = False
+    """A recorded plan created a runtime: this snapshot lacks its id and must be reloaded."""
+
     _by_pack: dict[str, dict[str | None, set[str]]] | None = field(
         default=None, init=False, repr=False, compare=False
     )
     """Component refs by pack ref, built on first use and kept up to date by `record`."""
 
     def objects(self, kind: Kind) -> dict[str, ActualObject]:
-        if kind == "pack":
-            return self.packs
-        if kind == "trigger":
-            return self.triggers
-        return self.sensors
+        if kind == "runtime":
+            return self.runtime_rows
+        found: dict[str, ActualObject] = getattr(self, f"{kind}s")
+        return found
 
     def components_of(self, kind: Kind, pack_ref: str | None) -> set[str]:
         """Refs of the triggers or sensors that belong to `pack_ref`."""
         if self._by_pack is None:
-            self._by_pack = {"trigger": {}, "sensor": {}}
+            self._by_pack = {kind: {} for kind in COMPONENT_KINDS}
             for component in COMPONENT_KINDS:
                 index = self._by_pack[component]
                 for ref, row in self.objects(component).items():
@@ -274,17 +246,41 @@ class ActualState:
                 self._unindex(change.kind, row)
             fresh = ActualObject(row.id if row is not None else 0, change.ref, values)
             objects[change.ref] = fresh
+            if change.kind == "runtime" and change.action == "create":
+                # Its id is a value elsewhere (runtime_deps) and only the database knows it.
+                self.ids_unknown = True
             if change.kind != "pack":
                 self._index(change.kind, fresh)
             elif change.folder is not None and change.content_hash is not None:
                 self.managed[change.ref] = ManagedInfo(change.folder, change.content_hash)
         self.managed.update(plan.bookkeeping)
+        if any(change.kind in ("action", "rule", "trigger") for change in plan.changes):
+            self._recount()
+
+    def _recount(self) -> None:
+        """The per-pack action and rule figures, from the action and rule rows."""
+        self.action_counts = _count_by_pack(self.actions)
+        self.rule_counts = _count_by_pack(self.rules)
+        trigger_refs: dict[str, list[tuple[str, str | None]]] = {}
+        action_packs: dict[str, list[tuple[str, str | None]]] = {}
+        for ref in sorted(self.rules):
+            values = self.rules[ref].values
+            pack = values.get("pack_ref")
+            trigger_refs.setdefault(values["trigger_ref"], []).append((ref, pack))
+            action = self.actions.get(values["action_ref"])
+            owner = action.values.get("pack_ref") if action is not None else None
+            if owner is not None:
+                action_packs.setdefault(owner, []).append((ref, pack))
+        self.rule_trigger_refs = trigger_refs
+        self.rule_action_packs = action_packs
 
     def _forget(self, kind: Kind, ref: str) -> None:
         if kind != "pack":
             row = self.objects(kind).pop(ref, None)
             if row is not None:
                 self._unindex(kind, row)
+            if kind == "runtime":
+                self.runtimes.pop(ref, None)
             return
         for component in COMPONENT_KINDS:
             for owned in list(self.components_of(component, ref)):
@@ -304,6 +300,15 @@ class ActualState:
     def _unindex(self, kind: Kind, row: ActualObject) -> None:
         if self._by_pack is not None:
             self._by_pack[kind].get(row.values.get("pack_ref"), set()).discard(row.ref)
+
+
+def _count_by_pack(rows: dict[str, ActualObject]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for row in rows.values():
+        pack = row.values.get("pack_ref")
+        if pack is not None:
+            counts[pack] = counts.get(pack, 0) + 1
+    return counts
 
 
 def _without_pack(

@@ -12,11 +12,12 @@ broken or missing source from deleting anything live here, where they can be tes
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
+from .flatschema import mask_secrets
+from .holds import delete_changes, hold_back_broken_references, keep_moved_components, ordered
 from .model import (
     COMPONENT_KINDS,
     FIELDS_BY_KIND,
@@ -26,16 +27,15 @@ from .model import (
     DesiredState,
     FieldChange,
     HeldBack,
-    InvalidPack,
     Kind,
     ManagedInfo,
     PackBundle,
     Plan,
-    Problem,
-    SensorSpec,
-    TriggerSpec,
 )
-from .schemas import mask_secrets
+from .runtimes import RuntimeIndex, split_constraint
+from .settle import settle, settle_references
+
+__all__ = ["PlanOptions", "json_equal", "make_plan", "settle_references"]
 
 DEFAULT_MAX_DELETE_SHARE = 0.5
 
@@ -59,9 +59,10 @@ def make_plan(
     are unchanged on both sides); references are still checked across the whole tree.
     """
     options = options or PlanOptions()
-    valid, invalid = settle_references(desired, actual)
-    plan = Plan(invalid=invalid, warnings=list(desired.warnings))
-    kept_refs = _kept_pack_refs(invalid, actual)
+    settled = settle(desired, actual)
+    valid, invalid = settled.valid, settled.invalid
+    plan = Plan(invalid=invalid, warnings=list(desired.warnings) + settled.warnings)
+    kept_refs = settled.kept
     # An unreadable pack.yaml hides its ref; the folder it was last synced from still tells.
     known_folders = {info.folder for info in actual.managed.values()}
     unknown_folders = [
@@ -69,12 +70,13 @@ def make_plan(
     ]
 
     upserts: list[Change] = []
-    deletes: dict[Kind, set[str]] = {"pack": set(), "trigger": set(), "sensor": set()}
+    deletes: dict[Kind, set[str]] = {"pack": set()}
+    deletes.update((kind, set()) for kind in COMPONENT_KINDS)
     compared = sorted(valid) if scope is None else sorted(set(scope) & valid.keys())
     for ref in compared:
         bundle = valid[ref]
-        upserts.extend(_pack_changes(bundle, actual, plan))
-        _component_changes(bundle, actual, upserts, deletes)
+        upserts.extend(_pack_changes(bundle, actual, plan, settled.runtimes))
+        _component_changes(bundle, actual, upserts, deletes, settled.runtimes)
 
     candidates = actual.managed if scope is None else set(scope) & actual.managed.keys()
     doomed = [ref for ref in candidates if ref not in valid and ref not in kept_refs]
@@ -97,150 +99,21 @@ def make_plan(
             held.extend(HeldBack("delete", "pack", ref, reason) for ref in sorted(doomed))
             doomed = []
     deletes["pack"].update(doomed)
-    _keep_moved_components(valid, deletes)
-    held.extend(_hold_back_broken_references(actual, upserts, deletes))
+    keep_moved_components(valid, deletes)
+    held.extend(hold_back_broken_references(actual, upserts, deletes))
     plan.held_back = sorted(held, key=lambda item: (item.kind, item.ref))
 
-    deleted_changes = _delete_changes(actual, deletes)
-    plan.changes = _ordered(upserts) + deleted_changes
+    deleted_changes = delete_changes(actual, deletes)
+    plan.changes = ordered(upserts) + deleted_changes
     return plan
-
-
-# --------------------------------------------------------------------------- references
-
-
-def settle_references(
-    desired: DesiredState, actual: ActualState
-) -> tuple[dict[str, PackBundle], list[InvalidPack]]:
-    """Split packs into those that can be applied and those that stay as they are.
-
-    A pack is held as invalid when it references something that will not exist after the
-    run, or claims a trigger or sensor that belongs to a pack the sync must leave alone.
-    Making one pack invalid can strand a reference in another, so this runs to a fixpoint.
-    """
-    valid = dict(desired.packs)
-    invalid = list(desired.invalid)
-    while True:
-        kept = _kept_pack_refs(invalid, actual)
-        available = _available_triggers(valid, kept, actual)
-        failed: list[InvalidPack] = []
-        for ref in sorted(valid):
-            problems = _reference_problems(valid[ref], valid, kept, available, actual)
-            if problems:
-                failed.append(InvalidPack(valid[ref].folder, ref, tuple(problems)))
-        if not failed:
-            return valid, sorted(invalid, key=lambda pack: pack.folder)
-        for pack in failed:
-            del valid[pack.ref or ""]
-            invalid.append(pack)
-
-
-def _kept_pack_refs(invalid: Iterable[InvalidPack], actual: ActualState) -> set[str]:
-    """Packs in the database that this run leaves exactly as they are."""
-    kept = {pack.ref for pack in invalid if pack.ref is not None}
-    kept |= {ref for ref in actual.packs if ref not in actual.managed}
-    # The pack last synced from a folder that is now invalid stays too, whatever ref the
-    # broken file declares: a broken pack never causes a deletion.
-    broken = {pack.folder for pack in invalid}
-    kept |= {ref for ref, info in actual.managed.items() if info.folder in broken}
-    return kept
-
-
-def _available_triggers(
-    valid: dict[str, PackBundle], kept: set[str], actual: ActualState
-) -> dict[str, str | None]:
-    """Trigger ref -> owning pack ref, for every trigger that will exist after the run."""
-    available: dict[str, str | None] = {}
-    for ref, trigger in actual.triggers.items():
-        owner = trigger.values.get("pack_ref")
-        if owner is None or owner in kept:
-            available[ref] = owner
-    for bundle in valid.values():
-        for ref in bundle.triggers:
-            available[ref] = bundle.pack.ref
-    return available
-
-
-def _reference_problems(
-    bundle: PackBundle,
-    valid: dict[str, PackBundle],
-    kept: set[str],
-    available: dict[str, str | None],
-    actual: ActualState,
-) -> list[Problem]:
-    problems: list[Problem] = []
-    pack_file = f"{bundle.folder}/pack.yaml"
-    for index, runtime in enumerate(bundle.pack.runtime_deps):
-        if runtime not in actual.runtimes:
-            problems.append(
-                Problem(
-                    pack_file,
-                    f"unknown runtime {runtime!r}",
-                    field=f"runtime_deps[{index}]",
-                    hint=f"known runtimes: {', '.join(sorted(actual.runtimes))}",
-                )
-            )
-    for sensor in bundle.sensors.values():
-        if sensor.runtime_ref not in actual.runtimes:
-            problems.append(
-                Problem(
-                    sensor.source,
-                    f"unknown runtime {sensor.runtime_ref!r}",
-                    field="runtime_ref",
-                    hint=f"known runtimes: {', '.join(sorted(actual.runtimes))}",
-                )
-            )
-        if sensor.trigger_ref not in available:
-            problems.append(
-                Problem(
-                    sensor.source,
-                    f"trigger {sensor.trigger_ref!r} does not exist"
-                    + _why_missing(sensor.trigger_ref, actual),
-                    field="trigger_ref",
-                    hint="define it in a pack's triggers/ folder, or fix the ref",
-                )
-            )
-    for kind, specs in (("trigger", bundle.triggers), ("sensor", bundle.sensors)):
-        existing = actual.triggers if kind == "trigger" else actual.sensors
-        for ref, spec in specs.items():
-            row = existing.get(ref)
-            if row is None:
-                continue
-            owner = row.values.get("pack_ref")
-            # Taking over is fine from a pack this run applies or deletes, never from one
-            # that stays as it is (unmanaged, or invalid).
-            if owner == bundle.pack.ref or owner in valid:
-                continue
-            if owner in actual.managed and owner not in kept:
-                continue
-            if owner is None:
-                whose = "no pack (it is system-wide)"
-            elif owner in actual.managed:
-                whose = f"pack {owner!r}, which is invalid and stays as it is"
-            else:
-                whose = f"pack {owner!r}, which attune-sync does not manage"
-            problems.append(
-                Problem(
-                    spec.source,
-                    f"{kind} {ref!r} already exists in the database and belongs to {whose}",
-                    field="ref",
-                    hint="choose another ref, or remove the existing one through the API",
-                )
-            )
-    return problems
-
-
-def _why_missing(trigger_ref: str, actual: ActualState) -> str:
-    row = actual.triggers.get(trigger_ref)
-    if row is None:
-        return " in the packs folder or the database"
-    return f" after this run: its pack {row.values.get('pack_ref')!r} is being removed or changed"
 
 
 # --------------------------------------------------------------------------- creates and updates
 
 
-def _pack_changes(bundle: PackBundle, actual: ActualState, plan: Plan) -> list[Change]:
+def _pack_changes(
+    bundle: PackBundle, actual: ActualState, plan: Plan, runtimes: RuntimeIndex
+) -> list[Change]:
     spec = bundle.pack
     values: dict[str, Any] = {
         "label": spec.label,
@@ -250,8 +123,9 @@ def _pack_changes(bundle: PackBundle, actual: ActualState, plan: Plan) -> list[C
         "config": spec.config,
         "meta": spec.meta,
         "tags": list(spec.tags),
-        "runtime_deps": [actual.runtimes[ref] for ref in spec.runtime_deps],
+        "runtime_deps": [_runtime_id(entry, actual, runtimes) for entry in spec.runtime_deps],
         "is_standard": spec.is_standard,
+        "runtime_constraints": _constraints(spec.runtime_deps),
     }
     display = _pack_display(actual)
     row = actual.packs.get(spec.ref)
@@ -292,14 +166,33 @@ def _pack_changes(bundle: PackBundle, actual: ActualState, plan: Plan) -> list[C
     return []
 
 
+def _runtime_id(entry: str, actual: ActualState, runtimes: RuntimeIndex) -> int | str:
+    """The id of the runtime a runtime_deps entry names; its ref while the run creates it."""
+    ref = runtimes.resolve(split_constraint(entry)[0])
+    assert ref is not None, "settle keeps packs with unknown runtimes out"
+    return actual.runtimes.get(ref, ref)
+
+
+def _constraints(runtime_deps: tuple[str, ...]) -> list[str] | None:
+    """Each entry's version constraint, as written; None when no entry has one."""
+    found = [split_constraint(entry)[1] for entry in runtime_deps]
+    return found if any(found) else None
+
+
 def _pack_display(actual: ActualState) -> dict[str, Any]:
     names = {runtime_id: ref for ref, runtime_id in actual.runtimes.items()}
     return {"runtime_deps": lambda ids: [names.get(i, i) for i in ids]}
 
 
-def _component_values(kind: Kind, spec: TriggerSpec | SensorSpec) -> dict[str, Any]:
-    """The compared fields of a trigger or sensor: the spec's attributes of the same names."""
-    return {name: getattr(spec, name) for name in FIELDS_BY_KIND[kind]}
+def _component_values(kind: Kind, spec: Any, runtimes: RuntimeIndex) -> dict[str, Any]:
+    """The compared fields of a component: the spec's attributes of the same names."""
+    values = {name: getattr(spec, name) for name in FIELDS_BY_KIND[kind]}
+    for name, value in values.items():
+        if isinstance(value, tuple):
+            values[name] = list(value)
+    if kind in ("sensor", "action") and spec.runtime_ref is not None:
+        values["runtime_ref"] = runtimes.resolve(spec.runtime_ref)
+    return values
 
 
 def _component_changes(
@@ -307,22 +200,23 @@ def _component_changes(
     actual: ActualState,
     upserts: list[Change],
     deletes: dict[Kind, set[str]],
+    runtimes: RuntimeIndex,
 ) -> None:
     pack_ref = bundle.pack.ref
-    wanted: dict[Kind, dict[str, dict[str, Any]]] = {
-        "trigger": {ref: _component_values("trigger", s) for ref, s in bundle.triggers.items()},
-        "sensor": {ref: _component_values("sensor", s) for ref, s in bundle.sensors.items()},
-    }
-    for kind, specs in wanted.items():
+    for kind in COMPONENT_KINDS:
+        specs = bundle.components(kind)
         existing = actual.objects(kind)
         for ref in sorted(specs):
-            values = specs[ref]
+            values = _component_values(kind, specs[ref], runtimes)
             row = existing.get(ref)
+            # A sensor's config holds values for its parameters: their secrets stay masked.
+            schema = values.get("param_schema")
             if row is None:
-                fields = _created_fields(kind, values, {}, None)
+                fields = _created_fields(kind, values, {}, schema)
                 upserts.append(Change("create", kind, ref, pack_ref, fields, values))
                 continue
-            changed = _changed_fields(kind, row, values, {}, None)
+            schemas = (row.values.get("param_schema"), schema)
+            changed = _changed_fields(kind, row, values, {}, schemas)
             if changed:
                 update = {change.field: values[change.field] for change in changed}
                 upserts.append(Change("update", kind, ref, pack_ref, changed, update))
@@ -392,109 +286,3 @@ def json_equal(left: Any, right: Any) -> bool:
             json_equal(a, b) for a, b in zip(left, right, strict=True)
         )
     return bool(left == right)
-
-
-# --------------------------------------------------------------------------- deletes
-
-
-def _keep_moved_components(valid: dict[str, PackBundle], deletes: dict[Kind, set[str]]) -> None:
-    """A trigger or sensor that moved to another pack is updated there, never deleted."""
-    for kind in COMPONENT_KINDS:
-        if deletes[kind]:
-            declared = set().union(
-                *((b.triggers if kind == "trigger" else b.sensors).keys() for b in valid.values())
-            )
-            deletes[kind] -= declared
-
-
-def _hold_back_broken_references(
-    actual: ActualState, upserts: list[Change], deletes: dict[Kind, set[str]]
-) -> list[HeldBack]:
-    """Hold back deletes of triggers that something staying in the database still uses."""
-    if not deletes["trigger"] and not deletes["pack"]:
-        return []
-    retargeted = {
-        change.ref
-        for change in upserts
-        if change.kind == "sensor" and change.values and "trigger_ref" in change.values
-    }
-    sensors_by_trigger: dict[str, list[tuple[str, str | None]]] = defaultdict(list)
-    for ref, row in actual.sensors.items():
-        sensors_by_trigger[row.values["trigger_ref"]].append((ref, row.values.get("pack_ref")))
-
-    def users(trigger_ref: str) -> list[str]:
-        gone_packs = deletes["pack"]
-        found = [
-            f"sensor {ref!r}"
-            for ref, pack in sensors_by_trigger.get(trigger_ref, ())
-            if pack not in gone_packs and ref not in deletes["sensor"] and ref not in retargeted
-        ]
-        found += [
-            f"rule {rule!r}"
-            for rule, pack in actual.rule_trigger_refs.get(trigger_ref, ())
-            if pack not in gone_packs
-        ]
-        return found
-
-    held: list[HeldBack] = []
-    for ref in sorted(deletes["trigger"]):
-        found = users(ref)
-        if found:
-            deletes["trigger"].discard(ref)
-            held.append(HeldBack("delete", "trigger", ref, _still_used(found)))
-    # Keeping a pack keeps its sensors, which can keep another pack's trigger: to a fixpoint.
-    while True:
-        stuck: dict[str, str] = {}
-        for pack_ref in sorted(deletes["pack"]):
-            rules = [
-                f"rule {rule!r}"
-                for rule, pack in actual.rule_action_packs.get(pack_ref, ())
-                if pack not in deletes["pack"]
-            ]
-            if rules:
-                stuck[pack_ref] = "its actions: " + _still_used(rules)
-                continue
-            for ref in sorted(actual.components_of("trigger", pack_ref)):
-                found = users(ref)
-                if found:
-                    stuck[pack_ref] = f"its trigger {ref!r}: " + _still_used(found)
-                    break
-        if not stuck:
-            return held
-        for pack_ref, reason in stuck.items():
-            deletes["pack"].discard(pack_ref)
-            held.append(HeldBack("delete", "pack", pack_ref, reason))
-
-
-def _still_used(users: list[str]) -> str:
-    shown = ", ".join(sorted(users)[:3]) + (f" and {len(users) - 3} more" if len(users) > 3 else "")
-    return f"still used by {shown}, which stays"
-
-
-def _delete_changes(actual: ActualState, deletes: dict[Kind, set[str]]) -> list[Change]:
-    changes: list[Change] = []
-    gone_packs = deletes["pack"]
-    components: tuple[Kind, ...] = ("sensor", "trigger")
-    for kind in components:
-        for ref in sorted(deletes[kind]):
-            row = actual.objects(kind)[ref]
-            if row.values.get("pack_ref") in gone_packs:
-                continue  # the pack's cascade removes it
-            changes.append(Change("delete", kind, ref, row.values.get("pack_ref")))
-    for ref in sorted(gone_packs):
-        cascade = {
-            "triggers": len(actual.components_of("trigger", ref)),
-            "sensors": len(actual.components_of("sensor", ref)),
-            "actions": actual.action_counts.get(ref, 0),
-            "rules": actual.rule_counts.get(ref, 0),
-        }
-        changes.append(Change("delete", "pack", ref, ref, cascade=cascade))
-    return changes
-
-
-_ORDER = {"pack": 0, "trigger": 1, "sensor": 2}
-
-
-def _ordered(upserts: list[Change]) -> list[Change]:
-    """Packs before the triggers they hold, triggers before the sensors that fire them."""
-    return sorted(upserts, key=lambda change: (_ORDER[change.kind], change.ref))

@@ -212,7 +212,8 @@ class Reconciler:
                 record_failure(self.engine, started_at, revision, message)
             raise
         assert self._snapshot is not None
-        if trusted:
+        # A runtime this run created has an id only the database knows: reload next time.
+        if trusted and not self._snapshot.ids_unknown:
             self.actual, self.db_version = self._snapshot, self._version + wrote
         else:
             self.forget_database()

@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .model import ActualState, InvalidPack, PackBundle, Problem
-from .planner import PlanOptions, settle_references
+from .planner import PlanOptions
 from .reader import read_tree
+from .settle import settle
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -41,11 +42,14 @@ class Validation:
         return [p for pack in self.invalid for p in pack.problems] + self.warnings
 
 
-def validate(root: str, actual: ActualState) -> Validation:
-    """Read and settle the tree; refs may resolve to what `actual` holds."""
+def validate(root: str, actual: ActualState, *, database: bool = True) -> Validation:
+    """Read and settle the tree; refs may resolve to what `actual` holds.
+
+    `database` says whether `actual` came from one (problems then say "or the database").
+    """
     desired = read_tree(root)
-    valid, invalid = settle_references(desired, actual)
-    return Validation(valid, invalid, desired.warnings)
+    settled = settle(desired, actual, database=database)
+    return Validation(settled.valid, settled.invalid, desired.warnings + settled.warnings)
 
 
 def plan(engine: Engine, root: str, options: PlanOptions | None = None) -> Plan:

@@ -10,26 +10,40 @@ from sqlalchemy import func, select
 
 from attune_sync.db import schema as t
 from attune_sync.db.engine import make_engine
-from cli.helpers import BUNDLED, copy_bundled, rows, run, run_json
+from cli.helpers import copy_bundled, rows, run, run_json
 from core.trees import pack_doc, sensor_doc, trigger_doc, write_tree
 
 
-def test_apply_bundled_then_in_sync(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out = run(capsys, "apply", str(BUNDLED), "--database", db_url)
+def test_apply_bundled_then_in_sync(
+    bundled: Path, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out = run(capsys, "apply", str(bundled), "--database", db_url)
     assert code == 0
-    assert "Apply complete: 27 added, 0 changed, 0 destroyed" in out
+    assert "Apply complete: 32 added, 0 changed, 0 destroyed" in out
     packs, triggers, sensors = (rows(db_url, n) for n in ("pack", "trigger", "sensor"))
     assert (len(packs), len(triggers), len(sensors)) == (8, 13, 6)
     assert triggers["github.pull_request"]["enabled"] is False
     assert sensors["monitoring.disk_space"]["pack_ref"] == "monitoring"
     assert packs["core"]["is_standard"] is True
-    assert run(capsys, "diff", str(BUNDLED), "--database", db_url)[0] == 0
+    actions, rules = rows(db_url, "action"), rows(db_url, "rule")
+    assert sorted(actions) == [
+        "aws.ec2.start_instance",
+        "aws.ec2.stop_instance",
+        "monitoring.healthcheck.send_alert",
+    ]
+    assert rules["aws.ec2.auto_stop_idle"]["action_ref"] == "aws.ec2.stop_instance"
+    assert rules["monitoring.healthcheck.alert_on_down"]["trigger_ref"] == (
+        "monitoring.healthcheck.endpoint_down"
+    )
+    assert run(capsys, "diff", str(bundled), "--database", db_url)[0] == 0
 
 
-def test_apply_twice_changes_nothing(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(capsys, "apply", str(BUNDLED), "--database", db_url)[0] == 0
+def test_apply_twice_changes_nothing(
+    bundled: Path, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(capsys, "apply", str(bundled), "--database", db_url)[0] == 0
     before = {n: rows(db_url, n) for n in ("pack", "trigger", "sensor")}
-    code, document = run_json(capsys, "apply", str(BUNDLED), "--database", db_url)
+    code, document = run_json(capsys, "apply", str(bundled), "--database", db_url)
     assert code == 0
     assert document["changes"] == []
     assert document["result"] == "noop"
@@ -195,9 +209,9 @@ def test_held_back_only_exit_3(
 
 
 def test_missing_root_apply_exits_1_db_untouched(
-    db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    bundled: Path, db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert run(capsys, "apply", str(BUNDLED), "--database", db_url)[0] == 0
+    assert run(capsys, "apply", str(bundled), "--database", db_url)[0] == 0
     before = {n: rows(db_url, n) for n in ("pack", "trigger", "sensor")}
     code, document = run_json(capsys, "apply", str(tmp_path / "gone"), "--database", db_url)
     assert code == 1
@@ -207,11 +221,11 @@ def test_missing_root_apply_exits_1_db_untouched(
     assert run(capsys, "diff", str(tmp_path / "gone"), "--database", db_url)[0] == 2
 
 
-def test_apply_records_runs(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
-    code, document = run_json(capsys, "apply", str(BUNDLED), "--database", db_url)
+def test_apply_records_runs(bundled: Path, db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, document = run_json(capsys, "apply", str(bundled), "--database", db_url)
     assert code == 0
     assert document["result"] == "applied"
-    assert document["summary"]["create"] == 27
+    assert document["summary"]["create"] == 32
     engine = make_engine(db_url)
     try:
         with engine.connect() as conn:

@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from cli.helpers import BUNDLED, copy_bundled, rows, run, run_json
+from cli.helpers import copy_bundled, rows, run, run_json
 from core.trees import pack_doc, trigger_doc, write_tree
 
 
 def test_diff_on_empty_db_lists_every_object(
-    db_url: str, capsys: pytest.CaptureFixture[str]
+    bundled: Path, db_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out = run(capsys, "diff", str(BUNDLED), "--database", db_url)
+    code, out = run(capsys, "diff", str(bundled), "--database", db_url)
     assert code == 1
     lines = out.splitlines()
     packs = [line for line in lines if line.startswith("+ pack ")]
@@ -22,12 +22,14 @@ def test_diff_on_empty_db_lists_every_object(
     assert (len(packs), len(triggers), len(sensors)) == (8, 13, 6)
     assert "+ trigger core.manual" in lines
     assert "+ sensor monitoring.disk_space" in lines
-    assert lines[-1] == "Plan: 27 to add, 0 to change, 0 to destroy."
+    assert lines[-1] == "Plan: 32 to add, 0 to change, 0 to destroy."
     assert rows(db_url, "pack") == {}
 
 
-def test_diff_json_on_empty_db(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
-    code, document = run_json(capsys, "diff", str(BUNDLED), "--database", db_url)
+def test_diff_json_on_empty_db(
+    bundled: Path, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, document = run_json(capsys, "diff", str(bundled), "--database", db_url)
     assert code == 1
     kinds = [(c["action"], c["kind"]) for c in document["changes"]]
     assert kinds.count(("create", "pack")) == 8
@@ -37,9 +39,11 @@ def test_diff_json_on_empty_db(db_url: str, capsys: pytest.CaptureFixture[str]) 
     assert aws["fields"]["runtime_deps"] == ["python3"]
 
 
-def test_diff_after_apply_is_empty(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(capsys, "apply", str(BUNDLED), "--database", db_url)[0] == 0
-    code, out = run(capsys, "diff", str(BUNDLED), "--database", db_url)
+def test_diff_after_apply_is_empty(
+    bundled: Path, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(capsys, "apply", str(bundled), "--database", db_url)[0] == 0
+    code, out = run(capsys, "diff", str(bundled), "--database", db_url)
     assert code == 0
     assert out.splitlines() == [
         "No changes: the database matches the packs folder.",
@@ -99,9 +103,9 @@ def test_secrets_masked_in_diff_text_and_json(
 
 
 def test_diff_of_missing_root_is_trouble_and_changes_nothing(
-    db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    bundled: Path, db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert run(capsys, "apply", str(BUNDLED), "--database", db_url)[0] == 0
+    assert run(capsys, "apply", str(bundled), "--database", db_url)[0] == 0
     code, document = run_json(capsys, "diff", str(tmp_path / "gone"), "--database", db_url)
     assert code == 2
     assert "does not exist" in document["error"]

@@ -46,6 +46,7 @@ from cli.test_property import (
     copy,
     drop_dangling,
     render,
+    runtime_of,
     texts,
     trees,
     trigs,
@@ -99,8 +100,16 @@ class Step:
 
 
 def broken_uses(tree: Tree, broken: frozenset[str]) -> set[str]:
-    """Triggers the sensors of broken packs fire from: they must stay (nothing is held)."""
-    return {s.trigger_ref for ref in broken for s in tree[ref].sensors.values()}
+    """What broken packs use (their sensors' triggers, their rules' triggers and actions,
+    their actions' runtimes): it must stay, so no edit removes it (nothing is held back)."""
+    used = set()
+    for ref in broken:
+        pack = tree[ref]
+        used |= {trigger for s in pack.sensors.values() for trigger in s.trigger_refs}
+        used |= {r.trigger_ref for r in pack.rules.values()}
+        used |= {r.action_ref for r in pack.rules.values()}
+        used |= {runtime_of(tree, a.runner) or "" for a in pack.actions.values()}
+    return used
 
 
 @st.composite
@@ -168,7 +177,8 @@ def edited(
             unmanaged = unmanaged - {ref}
     elif kind == "remove_pack":
         # Keep at least three packs: one delete stays under the mass-delete limit.
-        mine = {f"{pack.ref}.{name}" for name in pack.triggers}
+        mine = {f"{pack.ref}.{name}" for name in [*pack.triggers, *pack.actions]}
+        mine |= {f"{pack.ref}.rt"} if pack.runtime else set()
         done = len(new) >= 4 and not (mine & pinned)
         if done:
             del new[pack.ref]
@@ -294,6 +304,7 @@ def reset(engine: Engine) -> None:
     with engine.begin() as conn:
         for table in (t.sensor, t.rule, t.action, t.trigger, t.sync_managed_pack, t.pack):
             conn.execute(table.delete())
+        conn.execute(t.runtime.delete().where(t.runtime.c.pack.is_not(None)))
         conn.execute(t.sync_run.delete())
 
 
@@ -308,6 +319,9 @@ def content(state: ActualState) -> dict[str, Any]:
         "packs": {ref: row.values for ref, row in state.packs.items()},
         "triggers": {ref: row.values for ref, row in state.triggers.items()},
         "sensors": {ref: row.values for ref, row in state.sensors.items()},
+        "actions": {ref: row.values for ref, row in state.actions.items()},
+        "rules": {ref: row.values for ref, row in state.rules.items()},
+        "runtimes": {ref: row.values for ref, row in state.runtime_rows.items()},
         "managed": {ref: (i.folder, i.content_hash) for ref, i in state.managed.items()},
     }
 
@@ -315,12 +329,12 @@ def content(state: ActualState) -> dict[str, Any]:
 def assert_same_state(kept: ActualState, loaded: ActualState) -> None:
     """The snapshot equals the database in every field the planner looks at."""
     assert kept.runtimes == loaded.runtimes
-    for kind in ("pack", "trigger", "sensor"):
+    for kind in ("pack", "runtime", "trigger", "action", "sensor", "rule"):
         ours, theirs = kept.objects(kind), loaded.objects(kind)  # type: ignore[arg-type]
         assert ours.keys() == theirs.keys(), kind
         for ref, row in ours.items():
             assert json_equal(row.values, theirs[ref].values), (kind, ref)
-        for component in ("trigger", "sensor"):
+        for component in ("runtime", "trigger", "action", "sensor", "rule"):
             for pack_ref in {row.values.get("pack_ref") for row in theirs.values()} | {None}:
                 assert kept.components_of(component, pack_ref) == loaded.components_of(
                     component, pack_ref
@@ -353,7 +367,7 @@ def expected(step: Step) -> dict[str, Any]:
     }
     triggers.update({f"{ref}.t1": (ref, "Their trigger", None, True) for ref in step.unmanaged})
     sensors = {
-        f"{p.ref}.{n}": (p.ref, s.label, s.description, s.enabled, s.trigger_ref, "shell")
+        f"{p.ref}.{n}": (p.ref, s.label, s.description, s.enabled, s.trigger_refs, "shell")
         for p in step.tree.values()
         for n, s in p.sensors.items()
     }
@@ -383,7 +397,7 @@ def seen(state: ActualState) -> dict[str, Any]:
                 "label",
                 "description",
                 "enabled",
-                "trigger_ref",
+                "trigger_refs",
                 "runtime_ref",
             )
             for r, o in state.sensors.items()

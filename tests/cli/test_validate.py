@@ -10,20 +10,20 @@ from pathlib import Path
 
 import pytest
 
-from cli.helpers import BUNDLED, copy_bundled, run, run_json
+from cli.helpers import copy_bundled, run, run_json
 from core.trees import pack_doc, sensor_doc, trigger_doc
 
 MakeTree = Callable[[dict[str, str]], Path]
 
 
-def test_bundled_packs_are_valid(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out = run(capsys, "validate", str(BUNDLED))
+def test_bundled_packs_are_valid(bundled: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run(capsys, "validate", str(bundled))
     assert code == 0
     assert out.strip() == "8 valid packs, 0 invalid, 0 errors, 0 warnings."
 
 
-def test_bundled_packs_json(capsys: pytest.CaptureFixture[str]) -> None:
-    code, document = run_json(capsys, "validate", str(BUNDLED))
+def test_bundled_packs_json(bundled: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, document = run_json(capsys, "validate", str(bundled))
     assert code == 0
     assert document["valid"] is True
     assert document["errors"] == []
@@ -77,7 +77,7 @@ def test_sensor_with_unknown_trigger_is_invalid(
     code, document = run_json(capsys, "validate", str(root))
     assert code == 1
     [error] = document["errors"]
-    assert (error["path"], error["field"]) == ("p/sensors/s.yaml", "trigger_ref")
+    assert (error["path"], error["field"]) == ("p/sensors/s.yaml", "trigger_types[0]")
     assert "trigger 'p.nope' does not exist" in error["message"]
 
 
@@ -106,7 +106,7 @@ def test_console_script_runs(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 1, result.stderr
-    assert json.loads(result.stdout)["summary"]["create"] == 8 + 13 + 6
+    assert json.loads(result.stdout)["summary"]["create"] == 8 + 13 + 6 + 3 + 2
     valid = subprocess.run(
         [str(script), "validate", str(packs)], capture_output=True, text=True, check=False
     )

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from attune_sync.fields import PACK_RULES, SENSOR_RULES, TRIGGER_RULES, check_document
+from attune_sync.fieldcheck import check_document
+from attune_sync.fields import PACK_RULES, SENSOR_RULES, TRIGGER_RULES
 from attune_sync.reader import check_file, read_tree
 from core.trees import pack_doc, sensor_doc, trigger_doc
 
@@ -39,15 +40,15 @@ def test_unknown_key_without_close_match_lists_fields() -> None:
     message, hint = issues({**PACK, "zzzz": 1})["zzzz"]
     assert message == "unknown field 'zzzz'"
     assert hint is not None
-    assert hint.startswith("pack fields are: conf_schema, config")
+    assert hint.startswith("pack fields are: author, conf_schema, config")
 
 
 def test_trigger_and_sensor_typos() -> None:
     assert issues({"label": "T", "enabeld": True}, TRIGGER_RULES, "trigger")["enabeld"][1] == (
         "did you mean `enabled`?"
     )
-    sensor = {**SENSOR, "entry_point": "/x"}
-    assert issues(sensor, SENSOR_RULES, "sensor")["entry_point"][1] == "did you mean `entrypoint`?"
+    sensor = {**SENSOR, "entry_piont": "/x"}
+    assert issues(sensor, SENSOR_RULES, "sensor")["entry_piont"][1] == "did you mean `entry_point`?"
 
 
 def test_unknown_key_reported_with_line() -> None:
@@ -63,7 +64,7 @@ def test_unknown_key_reported_with_line() -> None:
         ("label", ["a"], "expected a string, got a list"),
         ("tags", "a", "expected a list of strings, got the string 'a'"),
         ("meta", [1], "expected a mapping, got a list"),
-        ("conf_schema", "x", "expected a JSON Schema (a mapping), got the string 'x'"),
+        ("conf_schema", "x", "expected a parameter schema (a mapping), got the string 'x'"),
         ("is_standard", 1, "expected true or false, got the number 1"),
     ],
 )
@@ -84,17 +85,27 @@ def test_pack_required_fields(field: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "field", ["label", "description", "entrypoint", "runtime_ref", "trigger_ref"]
+    ("field", "canonical"),
+    [
+        ("description", "description"),
+        ("entrypoint", "entry_point"),
+        ("trigger_ref", "trigger_types"),
+    ],
 )
-def test_sensor_required_fields(field: str) -> None:
+def test_sensor_required_fields(field: str, canonical: str) -> None:
     data = {k: v for k, v in SENSOR.items() if k != field}
-    assert issues(data, SENSOR_RULES, "sensor")[field][0] == "required field is missing"
+    assert issues(data, SENSOR_RULES, "sensor")[canonical][0] == "required field is missing"
 
 
-def test_trigger_needs_only_label() -> None:
-    assert issues({}, TRIGGER_RULES, "trigger") == {
-        "label": ("required field is missing", "add `label: ...`")
-    }
+def test_sensor_label_and_runner_type_may_be_left_out() -> None:
+    # Changed by issue 12: Attune generates a missing label and defaults runner_type.
+    data = {k: v for k, v in SENSOR.items() if k not in ("label", "runtime_ref")}
+    assert issues(data, SENSOR_RULES, "sensor") == {}
+
+
+def test_trigger_needs_no_field() -> None:
+    # Changed by issue 12: a missing label is generated from the ref, as Attune does.
+    assert issues({}, TRIGGER_RULES, "trigger") == {}
     assert issues({"label": "T", "description": None}, TRIGGER_RULES, "trigger") == {}
 
 

@@ -43,7 +43,7 @@ def sensor(pack: str, name: str, trigger_ref: str, label: str = "S") -> SensorSp
         description="d",
         entrypoint="/s.py",
         runtime_ref="shell",
-        trigger_ref=trigger_ref,
+        trigger_refs=(trigger_ref,),
         source=f"{pack}/sensors/{name}.yaml",
     )
 
@@ -116,9 +116,10 @@ def actual_of(*bundles: PackBundle, unmanaged: tuple[str, ...] = ()) -> ActualSt
                     "description": s.description,
                     "entrypoint": s.entrypoint,
                     "runtime_ref": s.runtime_ref,
-                    "trigger_ref": s.trigger_ref,
+                    "trigger_refs": list(s.trigger_refs),
                     "enabled": s.enabled,
                     "param_schema": s.param_schema,
+                    "config": s.config,
                 },
             )
     return state
@@ -175,7 +176,7 @@ def test_update_lists_only_changed_fields_old_to_new() -> None:
     t1, t2, s1 = plan.changes
     assert [(f.field, f.old, f.new) for f in t1.fields] == [("label", "T", "New")]
     assert [(f.field, f.old, f.new) for f in t2.fields] == [("enabled", True, False)]
-    assert [(f.field, f.old, f.new) for f in s1.fields] == [("trigger_ref", "a.t1", "a.t2")]
+    assert [(f.field, f.old, f.new) for f in s1.fields] == [("trigger_refs", ["a.t1"], ["a.t2"])]
     assert t1.values == {"label": "New"}
 
 
@@ -201,7 +202,13 @@ def test_pack_delete_with_cascade_counts() -> None:
     actual.rule_counts["a"] = 1
     plan = make_plan(desired(B, C, D), actual)
     assert summary(plan) == [("delete", "pack", "a")]
-    assert plan.changes[0].cascade == {"triggers": 2, "sensors": 1, "actions": 4, "rules": 1}
+    assert plan.changes[0].cascade == {
+        "triggers": 2,
+        "sensors": 1,
+        "actions": 4,
+        "rules": 1,
+        "runtimes": 0,  # issue 12: runtimes are counted too
+    }
 
 
 def test_unmanaged_pack_is_never_deleted() -> None:
@@ -261,7 +268,7 @@ def test_sensor_referencing_trigger_of_an_invalid_new_pack_is_invalid() -> None:
     assert set(refs) == {"u", "x"}
     [problem] = refs["u"].problems
     assert problem.path == "u/sensors/s.yaml"
-    assert problem.field == "trigger_ref"
+    assert problem.field == "trigger_types[0]"
     assert problem.message == "trigger 'x.t' does not exist in the packs folder or the database"
 
 

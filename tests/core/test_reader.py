@@ -5,20 +5,23 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from attune_sync import reader
-from attune_sync.reader import DocumentCache, TreeChanged, TreeUnreadable, read_tree
+from attune_sync.reader import (
+    DocumentCache,
+    LocalFileSystem,
+    TreeChanged,
+    TreeUnreadable,
+    read_tree,
+)
 from core.trees import pack_doc, sensor_doc, trigger_doc
 
 MakeTree = Callable[[dict[str, str]], Path]
-BUNDLED = Path(__file__).resolve().parents[2] / "packs"
 
 
-def test_bundled_tree_counts() -> None:
-    state = read_tree(BUNDLED)
+def test_bundled_tree_counts(bundled: Path) -> None:
+    state = read_tree(bundled)
     assert state.invalid == []
     assert state.warnings == []
     assert len(state.packs) == 8
@@ -144,27 +147,29 @@ def test_stray_yaml_is_a_warning_not_an_error(make_tree: MakeTree) -> None:
             "p/triggers/t.yaml": trigger_doc(),
             "p/triggers/sub/x.yaml": trigger_doc(),
             "p/extra.yaml": "a: 1",
-            "p/actions/run.yaml": "a: 1",
+            # Issue 12: actions/ is read now; its workflows/ holds workflow files, not actions.
+            "p/actions/workflows/run.yaml": "a: 1",
         }
     )
     state = read_tree(root)
     assert list(state.packs["p"].triggers) == ["p.t"]
     by_path = {w.path: w for w in state.warnings}
-    assert set(by_path) == {"p/triggers/sub/x.yaml", "p/extra.yaml", "p/actions"}
+    assert set(by_path) == {"p/triggers/sub/x.yaml", "p/extra.yaml"}
     assert all(w.severity == "warning" for w in state.warnings)
     assert by_path["p/triggers/sub/x.yaml"].message == "this YAML file is not read"
-    assert "not synced by attune-sync yet" in by_path["p/actions"].message
     assert state.problems == state.warnings
 
 
-def test_components_without_pack_yaml_warn(make_tree: MakeTree) -> None:
+def test_components_without_pack_yaml_are_an_invalid_pack(make_tree: MakeTree) -> None:
+    # Changed by issue 10: a pack.yaml renamed by mistake must never read as a deletion.
     root = make_tree({"orphan/triggers/t.yaml": trigger_doc()})
     state = read_tree(root)
     assert state.packs == {}
-    assert state.invalid == []
-    [warning] = state.warnings
-    assert warning.path == "orphan"
-    assert "no pack.yaml" in warning.message
+    [invalid] = state.invalid
+    assert (invalid.folder, invalid.ref) == ("orphan", None)
+    [problem] = invalid.problems
+    assert problem.path == "orphan"
+    assert "no pack.yaml" in problem.message
 
 
 def test_missing_root_is_unreadable(tmp_path: Path) -> None:
@@ -187,59 +192,54 @@ def test_root_through_symlink_is_resolved(make_tree: MakeTree, tmp_path: Path) -
     assert list(state.packs) == ["p"]
 
 
-def _delete_after_listing(monkeypatch: pytest.MonkeyPatch, victim: Path) -> None:
-    real = reader._list_pack
+class _DeleteAfterListing(LocalFileSystem):
+    """Lists a folder, then deletes `victim` before the reader gets to it."""
 
-    def listing_then_delete(folder: Path) -> reader._Listing:
-        found = real(folder)
-        if victim.exists():
-            victim.unlink()
+    def __init__(self, listed: Path, victim: Path) -> None:
+        self.listed, self.victim = listed, victim
+
+    def scandir(self, path: str) -> list[os.DirEntry[str]]:
+        found = super().scandir(path)
+        if path == str(self.listed) and self.victim.exists():
+            if self.victim.is_dir():
+                for child in self.victim.iterdir():
+                    child.unlink()
+                self.victim.rmdir()
+            else:
+                self.victim.unlink()
         return found
 
-    monkeypatch.setattr(reader, "_list_pack", listing_then_delete)
 
-
-def test_file_vanishing_between_listing_and_reading_is_tree_changed(
-    make_tree: MakeTree, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    root = make_tree({"p/pack.yaml": pack_doc("p"), "p/triggers/t.yaml": trigger_doc()})
-    _delete_after_listing(monkeypatch, root / "p" / "triggers" / "t.yaml")
-    with pytest.raises(TreeChanged, match=r"p/triggers/t\.yaml vanished while being read"):
-        read_tree(root)
-
-
-def test_file_vanishing_between_stat_and_open_is_tree_changed(
-    make_tree: MakeTree, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_file_vanishing_between_listing_and_reading_is_tree_changed(make_tree: MakeTree) -> None:
     root = make_tree({"p/pack.yaml": pack_doc("p"), "p/triggers/t.yaml": trigger_doc()})
     victim = root / "p" / "triggers" / "t.yaml"
+    fs = _DeleteAfterListing(root / "p" / "triggers", victim)
+    with pytest.raises(TreeChanged, match=r"p/triggers/t\.yaml vanished while being read"):
+        read_tree(root, fs=fs)
 
-    def open_after_delete(path: str, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
-        if os.fspath(path) == str(victim) and victim.exists():
-            victim.unlink()
-        return open(path, *args, **kwargs)  # type: ignore[call-overload]
 
-    monkeypatch.setattr(reader, "open", open_after_delete, raising=False)
+class _DeleteBeforeOpen(LocalFileSystem):
+    def __init__(self, victim: Path) -> None:
+        self.victim = victim
+
+    def read(self, path: str) -> bytes:
+        if path == str(self.victim) and self.victim.exists():
+            self.victim.unlink()
+        return super().read(path)
+
+
+def test_file_vanishing_between_stat_and_open_is_tree_changed(make_tree: MakeTree) -> None:
+    root = make_tree({"p/pack.yaml": pack_doc("p"), "p/triggers/t.yaml": trigger_doc()})
+    fs = _DeleteBeforeOpen(root / "p" / "triggers" / "t.yaml")
     with pytest.raises(TreeChanged, match="vanished"):
-        read_tree(root)
+        read_tree(root, fs=fs)
 
 
-def test_folder_vanishing_mid_read_is_tree_changed(
-    make_tree: MakeTree, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_folder_vanishing_mid_read_is_tree_changed(make_tree: MakeTree) -> None:
     root = make_tree({"p/pack.yaml": pack_doc("p"), "q/pack.yaml": pack_doc("q")})
-    real = reader._read_pack
-
-    def read_then_remove_q(root_: Path, folder: str, *args):  # type: ignore[no-untyped-def]
-        result = real(root_, folder, *args)
-        if folder == "p":
-            (root / "q" / "pack.yaml").unlink()
-            (root / "q").rmdir()
-        return result
-
-    monkeypatch.setattr(reader, "_read_pack", read_then_remove_q)
+    fs = _DeleteAfterListing(root / "p", root / "q")
     with pytest.raises(TreeChanged, match="vanished while being read"):
-        read_tree(root)
+        read_tree(root, fs=fs)
 
 
 def test_unparsable_pack_yaml_is_invalid_without_ref(make_tree: MakeTree) -> None:
@@ -348,19 +348,16 @@ def test_a_triggers_entry_that_is_not_a_folder_makes_the_pack_invalid(tmp_path: 
     assert [p.path for p in state.invalid[0].problems] == ["c/triggers"]
 
 
-def test_an_unlistable_pack_folder_is_invalid_not_absent(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    _simple_pack(tmp_path, "d")
-    real_scandir = os.scandir
-
-    def denying(path: Any) -> Any:
-        if str(path).endswith("/d/triggers"):
+class _Denying(LocalFileSystem):
+    def scandir(self, path: str) -> list[os.DirEntry[str]]:
+        if path.endswith("/d/triggers"):
             raise PermissionError(13, "Permission denied")
-        return real_scandir(path)
+        return super().scandir(path)
 
-    monkeypatch.setattr(reader.os, "scandir", denying)
-    state = read_tree(tmp_path)
+
+def test_an_unlistable_pack_folder_is_invalid_not_absent(tmp_path: Path) -> None:
+    _simple_pack(tmp_path, "d")
+    state = read_tree(tmp_path, fs=_Denying())
     [broken] = state.invalid
     assert (broken.folder, broken.ref) == ("d", None)
     assert "cannot be read: Permission denied" in broken.problems[0].message

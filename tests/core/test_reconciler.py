@@ -77,13 +77,13 @@ def snapshot(state: ActualState) -> dict[str, Any]:
 def folders_read(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Names of the pack folders the reader actually (re)reads, in order."""
     seen: list[str] = []
-    original = reader._read_pack
+    original = reader.read_pack_folder
 
     def spy(root: Path, folder: str, *args: Any) -> Any:
         seen.append(folder)
         return original(root, folder, *args)
 
-    monkeypatch.setattr(reader, "_read_pack", spy)
+    monkeypatch.setattr(reader, "read_pack_folder", spy)
     return seen
 
 

@@ -203,7 +203,8 @@ def test_the_daemon_logs_its_database_each_change_and_each_invalid_pack(
     packs = tmp_path / "packs"
     write_pack(packs / "alpha", "alpha", {"one": "One"})
     write_pack(packs / "beta", "beta", {})
-    write(packs / "beta/triggers/bad.yaml", "ref: beta.bad\ndescription: no label\n")
+    # Issue 12: a missing label is generated now; a misspelt key still makes the pack invalid.
+    write(packs / "beta/triggers/bad.yaml", "ref: beta.bad\nlable: misspelt\n")
     with_password = make_url(pg_url).set(password="s3cret-pw").render_as_string(False)
     port = free_port()
     env = {"ATTUNE_SYNC_DATABASE_URL": with_password, "ATTUNE_SYNC_LISTEN": f"127.0.0.1:{port}"}

@@ -40,7 +40,7 @@ def test_invalid_and_held_back(
     write_pack(packs / "alpha", "alpha", {"one": "One"})
     write_pack(packs / "beta", "beta", {"one": "One"})
     _synced(packs, sqlite_url)
-    write(packs / "beta/triggers/one.yaml", "ref: beta.one\ndescription: no label\n")
+    write(packs / "beta/triggers/one.yaml", "ref: beta.one\nlable: misspelt\n")
     shutil.rmtree(packs / "alpha")  # 1 of 2 managed packs: within the 50 % limit, deleted
     _synced(packs, sqlite_url)
     assert main(["status", "--database", sqlite_url]) == 1

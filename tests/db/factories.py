@@ -27,6 +27,7 @@ def pack_values(ref: str, **over: Any) -> dict[str, Any]:
         "tags": ["aws", "cloud"],
         "runtime_deps": [2],
         "is_standard": False,
+        "runtime_constraints": None,
     }
     values.update(over)
     return values
@@ -52,9 +53,10 @@ def sensor_values(pack_ref: str, trigger_ref: str, **over: Any) -> dict[str, Any
         "description": "Watches something",
         "entrypoint": "sensors/watch.py",
         "runtime_ref": "python3",
-        "trigger_ref": trigger_ref,
+        "trigger_refs": [trigger_ref],
         "enabled": True,
         "param_schema": {"type": "object", "properties": {"threshold": {"type": "number"}}},
+        "config": None,
     }
     values.update(over)
     return values

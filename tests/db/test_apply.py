@@ -93,7 +93,7 @@ def test_update_keeps_id_and_created_and_moves_updated(base: Engine) -> None:
         update("pack", "mon", {"label": "Monitoring", "tags": ["ops"]}),
         update("trigger", "mon.cpu", {"enabled": False}),
         # Moving the sensor to another trigger updates the id and the denormalised ref.
-        update("sensor", "mon.cpu_sensor", {"trigger_ref": "api.hook", "runtime_ref": "native"}),
+        update("sensor", "mon.cpu_sensor", {"trigger_refs": ["api.hook"], "runtime_ref": "native"}),
         now=T1,
     )
     assert result.count("update") == 3

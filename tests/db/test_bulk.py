@@ -48,7 +48,7 @@ def test_41000_objects_create_update_delete(engine: Engine) -> None:
 
     # Every sensor moves to its neighbour trigger: ids stay, FKs follow.
     updates = [
-        update("sensor", f"p{i}.s{j}", {"trigger_ref": f"p{i}.t{(j + 1) % PER_PACK}"})
+        update("sensor", f"p{i}.s{j}", {"trigger_refs": [f"p{i}.t{(j + 1) % PER_PACK}"]})
         for i in range(PACKS)
         for j in range(PER_PACK)
     ]
@@ -56,7 +56,7 @@ def test_41000_objects_create_update_delete(engine: Engine) -> None:
     apply(engine, *updates)
     after = actual(engine)
     assert time.perf_counter() - started < BUDGET_SECONDS
-    assert after.sensors["p7.s19"].values["trigger_ref"] == "p7.t0"
+    assert after.sensors["p7.s19"].values["trigger_refs"] == ["p7.t0"]
     assert after.sensors["p7.s19"].id == state.sensors["p7.s19"].id
 
     started = time.perf_counter()

@@ -22,6 +22,7 @@ ALL_TABLES = {
     "pack",
     "trigger",
     "sensor",
+    "sensor_trigger",
     "action",
     "rule",
     "sync_managed_pack",
@@ -36,7 +37,7 @@ def test_upgrade_creates_every_table_and_the_builtin_runtimes(engine: Engine) ->
     with engine.connect() as conn:
         runtimes = dict(conn.execute(select(t.runtime.c.ref, t.runtime.c.id)).all())
     assert runtimes == t.BUILTIN_RUNTIMES == {"shell": 1, "python3": 2, "nodejs": 3, "native": 4}
-    assert current_revision(engine) == head_revision() == "0002"
+    assert current_revision(engine) == head_revision() == "0003"
 
 
 def test_migrated_schema_matches_the_schema_module(engine: Engine) -> None:
@@ -53,7 +54,7 @@ def test_upgrade_twice_is_a_noop(engine: Engine) -> None:
         refs = conn.execute(select(t.runtime.c.ref).order_by(t.runtime.c.id)).scalars().all()
         versions = conn.execute(text("SELECT version_num FROM alembic_version")).all()
     assert refs == ["shell", "python3", "nodejs", "native", "custom"]
-    assert versions == [("0002",)]
+    assert versions == [("0003",)]
 
 
 def test_runtime_created_after_seeding_gets_a_fresh_id(engine: Engine) -> None:
@@ -70,7 +71,7 @@ def test_fresh_database_has_no_revision(db_url: str) -> None:
     try:
         assert current_revision(engine) is None
         upgrade(engine)
-        assert current_revision(engine) == "0002"
+        assert current_revision(engine) == "0003"
         downgrade(engine, "base")
         assert current_revision(engine) is None
         assert set(inspect(engine).get_table_names()) == {"alembic_version"}
@@ -116,7 +117,7 @@ def test_processes_starting_at_once_all_upgrade_cleanly(db_url: str) -> None:
 
     engine = make_engine(db_url)
     try:
-        assert current_revision(engine) == "0002"
+        assert current_revision(engine) == "0003"
         with engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM runtime")).scalar_one() == 4
             assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar_one() == 1

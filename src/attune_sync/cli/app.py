@@ -13,7 +13,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn
 
-from . import apply, diff, status, validate, watch, workflow
+from . import apply, diff, schema, status, validate, watch, workflow
 from .command import USAGE, Command, CommandGroup
 from .options import UsageError, Values, add_option, resolve
 
@@ -23,6 +23,7 @@ COMMANDS: tuple[Command | CommandGroup, ...] = (
     apply.COMMAND,
     watch.COMMAND,
     status.COMMAND,
+    schema.COMMAND,
     workflow.COMPLETION,
 )
 

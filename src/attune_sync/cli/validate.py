@@ -42,7 +42,8 @@ def run(settings: ValidateSettings) -> int:
 
         trouble += (DatabaseError,)
     try:
-        checked = validate(common.packs_dir, _actual_state(common.database))
+        actual = _actual_state(common.database)
+        checked = validate(common.packs_dir, actual, database=bool(common.database))
     except trouble as error:
         return fail(common.output, str(error), ValidateExit.TROUBLE)
     valid, invalid, problems = checked.valid, checked.invalid, checked.problems

@@ -33,8 +33,15 @@ _REFERENCES: dict[Kind, tuple[tuple[str, str, str], ...]] = {
         ("runtime_ref", "runtime", "runtime"),
         ("trigger_ref", "trigger", "trigger"),
     ),
+    "action": (("pack_ref", "pack", "pack"), ("runtime_ref", "runtime", "runtime")),
+    "rule": (
+        ("pack_ref", "pack", "pack"),
+        ("trigger_ref", "trigger", "trigger"),
+        ("action_ref", "action", "action"),
+    ),
+    "runtime": (("pack_ref", "pack", "pack"),),
 }
-_JSON_LISTS = ("tags", "runtime_deps")
+_JSON_LISTS = ("tags", "runtime_deps", "aliases")
 
 
 class ApplyError(Exception):
@@ -102,6 +109,7 @@ def apply_plan(conn: Connection, plan: Plan, *, now: datetime | None = None) -> 
         if kind == "pack" and action != "delete":
             managed.update(_bookkeeping(changes))
 
+    applier.finish()
     result.bookkeeping = applier.upsert_managed(managed)
     end_own_writes(conn)
     return result
@@ -135,6 +143,9 @@ class _Applier:
         self.conn = conn
         self.now = now
         self._ids: dict[str, dict[str, int]] = {}
+        self._deferred_deps: dict[str, list[int | str]] = {}
+        self._links: dict[str, list[str]] = {}
+        """Sensor ref -> the trigger refs its sensor_trigger rows must hold, once written."""
 
     # ---------------------------------------------------------------- id resolution
 
@@ -149,6 +160,13 @@ class _Applier:
 
     def _resolve(self, kind: Kind, change: Change, values: dict[str, Any]) -> dict[str, Any]:
         row = dict(values)
+        trigger_refs = row.pop("trigger_refs", None)
+        if trigger_refs is not None:
+            if not trigger_refs:
+                raise ApplyError(f"sensor {change.ref!r}: fires no trigger")
+            # The sensor row keeps the first trigger; sensor_trigger holds all of them.
+            row["trigger_ref"] = trigger_refs[0]
+            self._links[change.ref] = list(trigger_refs)
         for key, column, target in _REFERENCES[kind]:
             if key not in row:
                 continue
@@ -160,15 +178,41 @@ class _Applier:
             if id_ is None:
                 raise ApplyError(f"{kind} {change.ref!r}: {target} {ref!r} does not exist")
             row[column] = id_
-        if kind == "pack":
-            for key in _JSON_LISTS:
-                if isinstance(row.get(key), tuple):
-                    row[key] = list(row[key])
-            # A JSON list cannot carry a foreign key, so check the runtime ids here.
-            missing = set(row.get("runtime_deps") or ()) - set(self.ids("runtime").values())
-            if missing:
-                raise ApplyError(f"pack {change.ref!r}: runtime ids {sorted(missing)} do not exist")
+        for key in _JSON_LISTS:
+            if isinstance(row.get(key), tuple):
+                row[key] = list(row[key])
+        if kind == "runtime" and "name" in row:
+            row["label"] = row["name"]  # the seed's runtime label: its name
+        if kind == "pack" and "runtime_deps" in row:
+            row["runtime_deps"] = self._runtime_deps(change, row["runtime_deps"])
         return row
+
+    def _runtime_deps(self, change: Change, deps: list[int | str]) -> list[int]:
+        """Runtime ids; a ref names a runtime this plan creates, filled in once it exists."""
+        if any(isinstance(dep, str) for dep in deps):
+            self._deferred_deps[change.ref] = deps
+            deps = [dep for dep in deps if not isinstance(dep, str)]
+        # A JSON list cannot carry a foreign key, so check the runtime ids here.
+        missing = set(deps) - set(self.ids("runtime").values())
+        if missing:
+            raise ApplyError(f"pack {change.ref!r}: runtime ids {sorted(missing)} do not exist")
+        return [int(dep) for dep in deps]
+
+    def finish(self) -> None:
+        """Write the runtime_deps that named runtimes created later in the plan."""
+        if not self._deferred_deps:
+            return
+        runtimes = self.ids("runtime")
+        for pack_ref, deps in self._deferred_deps.items():
+            ids = []
+            for dep in deps:
+                found = runtimes.get(dep) if isinstance(dep, str) else dep
+                if found is None:
+                    raise ApplyError(f"pack {pack_ref!r}: runtime {dep!r} does not exist")
+                ids.append(found)
+            self.conn.execute(
+                update(t.pack).where(t.pack.c.ref == pack_ref).values(runtime_deps=ids)
+            )
 
     def _values(self, kind: Kind, change: Change) -> dict[str, Any]:
         values = dict(change.values or {})
@@ -193,6 +237,7 @@ class _Applier:
             # cost of a plain executemany; re-reading ref -> id when needed is one cheap query.
             self._run(kind, "create", insert(table), batch)
         self._ids.pop(kind, None)
+        self._write_links()
 
     def update(self, kind: Kind, changes: Sequence[Change]) -> None:
         table = t.TABLES_BY_KIND[kind]
@@ -214,6 +259,38 @@ class _Applier:
                     f"update of {kind}s: {len(batch) - found} of {len(batch)} no longer exist "
                     "(the database changed after the plan was made)"
                 )
+        self._write_links()
+
+    def _write_links(self) -> None:
+        """Replace the sensor_trigger rows of the sensors just written."""
+        if not self._links:
+            return
+        link = t.sensor_trigger
+        sensors, triggers = self.ids("sensor"), self.ids("trigger")
+        ids = [sensors[ref] for ref in self._links]
+        for start in range(0, len(ids), _DELETE_CHUNK):
+            chunk = ids[start : start + _DELETE_CHUNK]
+            self.conn.execute(delete(link).where(link.c.sensor.in_(chunk)))
+        rows = []
+        for sensor_ref, trigger_refs in self._links.items():
+            for position, trigger_ref in enumerate(trigger_refs):
+                trigger_id = triggers.get(trigger_ref)
+                if trigger_id is None:
+                    raise ApplyError(
+                        f"sensor {sensor_ref!r}: trigger {trigger_ref!r} does not exist"
+                    )
+                rows.append(
+                    {
+                        "sensor": sensors[sensor_ref],
+                        "sensor_ref": sensor_ref,
+                        "trigger": trigger_id,
+                        "trigger_ref": trigger_ref,
+                        "position": position,
+                    }
+                )
+        self._links.clear()
+        if rows:
+            self._run("sensor", "create", insert(link), rows)
 
     def delete(self, kind: Kind, changes: Sequence[Change]) -> None:
         table = t.TABLES_BY_KIND[kind]
@@ -231,9 +308,9 @@ class _Applier:
             for ref in refs:
                 known.pop(ref, None)
         if kind == "pack":
-            # The cascade removed their triggers and sensors behind our back.
-            self._ids.pop("trigger", None)
-            self._ids.pop("sensor", None)
+            # The cascade removed their components behind our back.
+            for component in ("trigger", "sensor", "action", "rule"):
+                self._ids.pop(component, None)
 
     def _run(self, kind: Kind, action: Action, stmt: Any, rows: list[dict[str, Any]] | None) -> int:
         """Execute, turning refusals caused by the plan's data into ApplyError; rowcount."""

@@ -31,15 +31,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
+# Column limits live once, in the format's tables: the validator checks the same numbers.
+from attune_sync.fields import ENTRYPOINT_LENGTH, LABEL_LENGTH, REF_LENGTH, VERSION_LENGTH
+
 BUILTIN_RUNTIMES: dict[str, int] = {"shell": 1, "python3": 2, "nodejs": 3, "native": 4}
 """Runtime ref to id, seeded by the first migration with these stable ids."""
 
-
-REF_LENGTH = 255
-LABEL_LENGTH = 255
-VERSION_LENGTH = 64
-ENTRYPOINT_LENGTH = 1024
-"""Column limits: PostgreSQL enforces them, SQLite does not, so the validator must."""
 
 # Deterministic constraint names keep alembic diffs and error messages identical on both
 # backends instead of depending on each server's naming scheme.
@@ -127,6 +124,16 @@ runtime = Table(
     Column("label", String(LABEL_LENGTH), nullable=False),
     Column("description", Text, nullable=True),
     *_timestamps(),
+    # Pack-owned runtimes (runtimes/*.yaml); the built-in ones belong to no pack. No foreign
+    # key: pack references runtime (runtime_deps ids), and SQLite cannot add one later.
+    Column("pack", _id_type(), nullable=True, index=True),
+    Column("pack_ref", String(REF_LENGTH), nullable=True),
+    Column("name", String(LABEL_LENGTH), nullable=True),
+    Column("aliases", _json(), nullable=True),
+    Column("distributions", _json(), nullable=True),
+    Column("installation", _json(), nullable=True),
+    Column("execution_config", _json(), nullable=True),
+    Column("versions", _json(), nullable=True),
     **_TABLE_KW,
 )
 
@@ -145,6 +152,8 @@ pack = Table(
     Column("runtime_deps", _json(), nullable=False, server_default=text("'[]'")),
     Column("is_standard", Boolean, nullable=False, server_default=text("false")),
     *_timestamps(),
+    # The version constraint of each runtime_deps entry ("" when none); NULL when none has one.
+    Column("runtime_constraints", _json(), nullable=True),
     **_TABLE_KW,
 )
 
@@ -183,8 +192,37 @@ sensor = Table(
     Column("trigger_ref", String(REF_LENGTH), nullable=False),
     Column("enabled", Boolean, nullable=False, server_default=text("true")),
     Column("param_schema", _json(), nullable=True),
+    Column("config", _json(), nullable=True),
     *_timestamps(),
     **_TABLE_KW,
+)
+
+sensor_trigger = Table(
+    "sensor_trigger",
+    metadata,
+    # Every trigger a sensor fires (its `trigger_types`), in file order; position 0 is also
+    # the sensor row's own trigger column.
+    Column(
+        "sensor",
+        _id_type(),
+        ForeignKey("sensor.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("sensor_ref", String(REF_LENGTH), nullable=False),
+    # CASCADE, unlike sensor.trigger: PostgreSQL checks a NO ACTION key here before the
+    # pack -> sensor -> sensor_trigger cascade has run, so a pack delete would fail. The
+    # planner holds back deleting a trigger that a staying sensor lists.
+    Column(
+        "trigger",
+        _id_type(),
+        ForeignKey("trigger.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+        index=True,
+    ),
+    Column("trigger_ref", String(REF_LENGTH), nullable=False),
+    Column("position", Integer, nullable=False),
 )
 
 action = Table(
@@ -199,6 +237,13 @@ action = Table(
     Column("entrypoint", String(ENTRYPOINT_LENGTH), nullable=True),
     _fk("runtime", "runtime", nullable=True),
     *_timestamps(),
+    Column("runtime_ref", String(REF_LENGTH), nullable=True),
+    Column("param_schema", _json(), nullable=True),
+    Column("out_schema", _json(), nullable=True),
+    Column("parameter_delivery", String(16), nullable=False, server_default=text("'stdin'")),
+    Column("parameter_format", String(16), nullable=False, server_default=text("'json'")),
+    Column("output_format", String(16), nullable=False, server_default=text("'text'")),
+    Column("workflow_file", String(ENTRYPOINT_LENGTH), nullable=True),
     **_TABLE_KW,
 )
 
@@ -219,6 +264,9 @@ rule = Table(
     Column("trigger_ref", String(REF_LENGTH), nullable=False),
     Column("enabled", Boolean, nullable=False, server_default=text("true")),
     *_timestamps(),
+    Column("conditions", _json(), nullable=True),
+    Column("action_params", _json(), nullable=True),
+    Column("trigger_params", _json(), nullable=True),
     **_TABLE_KW,
 )
 
@@ -265,4 +313,11 @@ sync_run = Table(
     **_TABLE_KW,
 )
 
-TABLES_BY_KIND: dict[str, Table] = {"pack": pack, "trigger": trigger, "sensor": sensor}
+TABLES_BY_KIND: dict[str, Table] = {
+    "pack": pack,
+    "runtime": runtime,
+    "trigger": trigger,
+    "action": action,
+    "sensor": sensor,
+    "rule": rule,
+}

@@ -9,7 +9,10 @@ from sqlalchemy import Connection, Row, func, select
 
 from attune_sync.db import schema as t
 from attune_sync.model import (
+    ACTION_FIELDS,
     PACK_FIELDS,
+    RULE_FIELDS,
+    RUNTIME_FIELDS,
     SENSOR_FIELDS,
     TRIGGER_FIELDS,
     ActualObject,
@@ -30,6 +33,9 @@ def load_actual(conn: Connection) -> ActualState:
     state.packs = _packs(conn)
     state.triggers = _triggers(conn)
     state.sensors = _sensors(conn)
+    state.actions = _actions(conn)
+    state.rules = _rules(conn)
+    state.runtime_rows = _runtimes(conn)
     state.managed = _managed(conn)
     state.action_counts = _counts_by_pack(conn, t.action)
     state.rule_counts = _counts_by_pack(conn, t.rule)
@@ -74,8 +80,9 @@ def _triggers(conn: Connection) -> dict[str, ActualObject]:
 
 
 def _sensors(conn: Connection) -> dict[str, ActualObject]:
-    joined = {"pack_ref", "runtime_ref", "trigger_ref"}
+    joined = {"pack_ref", "runtime_ref", "trigger_refs"}
     own = [name for name in SENSOR_FIELDS if name not in joined]
+    links = _sensor_triggers(conn)
     query = (
         select(
             t.sensor.c.id,
@@ -90,12 +97,89 @@ def _sensors(conn: Connection) -> dict[str, ActualObject]:
         .join(t.runtime, t.sensor.c.runtime == t.runtime.c.id)
         .join(t.trigger, t.sensor.c.trigger == t.trigger.c.id)
     )
+    found = {}
+    for row in conn.execute(query):
+        values = {"trigger_refs": links.get(row.id) or [row.trigger_ref]}
+        values.update((name, row._mapping[name]) for name in SENSOR_FIELDS if name in row._mapping)
+        ordered = {name: values[name] for name in SENSOR_FIELDS}
+        found[row.ref] = ActualObject(id=row.id, ref=row.ref, values=ordered, pack_id=row.pack_id)
+    return found
+
+
+def _sensor_triggers(conn: Connection) -> dict[int, list[str]]:
+    """Sensor id -> the refs of the triggers it fires, in file order."""
+    link = t.sensor_trigger
+    query = (
+        select(link.c.sensor, t.trigger.c.ref)
+        .join(t.trigger, link.c.trigger == t.trigger.c.id)
+        .order_by(link.c.sensor, link.c.position)
+    )
+    found: defaultdict[int, list[str]] = defaultdict(list)
+    for sensor_id, trigger_ref in conn.execute(query):
+        found[sensor_id].append(trigger_ref)
+    return dict(found)
+
+
+def _rows(query: Any, fields: tuple[str, ...], conn: Connection) -> dict[str, ActualObject]:
     return {
         row.ref: ActualObject(
-            id=row.id, ref=row.ref, values=_values(row, SENSOR_FIELDS), pack_id=row.pack_id
+            id=row.id, ref=row.ref, values=_values(row, fields), pack_id=row.pack_id
         )
         for row in conn.execute(query)
     }
+
+
+def _actions(conn: Connection) -> dict[str, ActualObject]:
+    a = t.action
+    own = [name for name in ACTION_FIELDS if name not in ("pack_ref", "runtime_ref")]
+    query = (
+        select(
+            a.c.id,
+            a.c.ref,
+            a.c.pack.label("pack_id"),
+            t.pack.c.ref.label("pack_ref"),
+            t.runtime.c.ref.label("runtime_ref"),
+            *(a.c[name] for name in own),
+        )
+        .join(t.pack, a.c.pack == t.pack.c.id)
+        .outerjoin(t.runtime, a.c.runtime == t.runtime.c.id)
+    )
+    return _rows(query, ACTION_FIELDS, conn)
+
+
+def _rules(conn: Connection) -> dict[str, ActualObject]:
+    r = t.rule
+    joined = ("pack_ref", "trigger_ref", "action_ref")
+    own = [name for name in RULE_FIELDS if name not in joined]
+    query = (
+        select(
+            r.c.id,
+            r.c.ref,
+            r.c.pack.label("pack_id"),
+            t.pack.c.ref.label("pack_ref"),
+            t.trigger.c.ref.label("trigger_ref"),
+            t.action.c.ref.label("action_ref"),
+            *(r.c[name] for name in own),
+        )
+        .join(t.pack, r.c.pack == t.pack.c.id)
+        .join(t.trigger, r.c.trigger == t.trigger.c.id)
+        .join(t.action, r.c.action == t.action.c.id)
+    )
+    return _rows(query, RULE_FIELDS, conn)
+
+
+def _runtimes(conn: Connection) -> dict[str, ActualObject]:
+    """Every runtime row; the built-in ones have no pack."""
+    rt = t.runtime
+    own = [name for name in RUNTIME_FIELDS if name != "pack_ref"]
+    query = select(
+        rt.c.id,
+        rt.c.ref,
+        rt.c.pack.label("pack_id"),
+        t.pack.c.ref.label("pack_ref"),
+        *(rt.c[name] for name in own),
+    ).outerjoin(t.pack, rt.c.pack == t.pack.c.id)
+    return _rows(query, RUNTIME_FIELDS, conn)
 
 
 def _managed(conn: Connection) -> dict[str, ManagedInfo]:

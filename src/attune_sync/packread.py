@@ -1,0 +1,276 @@
+"""Read one pack folder: its listing, its files, and the specs they make, or why it is invalid."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import posixpath
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from .documents import Document, DocumentCache, load_document
+from .fields import is_valid_ref
+from .listing import COMPONENT_DIRS, PACK_FILES, Listing, list_pack
+from .model import ActionSpec, FolderRead, InvalidPack, PackBundle, Problem
+from .readfs import LOCAL, LocalFileSystem, TreeChanged
+from .specs import SPEC_BUILDERS, pack_spec, qualified
+
+
+def read_pack_folder(
+    root: Path,
+    folder: str,
+    cache: DocumentCache | None,
+    seen: set[str],
+    before: FolderRead | None,
+    fs: LocalFileSystem = LOCAL,
+) -> FolderRead:
+    """Read the pack folder `root/folder`, or reuse `before` when nothing in it changed."""
+    try:
+        listing = list_pack(root, folder, fs)
+    except OSError as error:
+        # Never read as "no pack here": the folder stays as the database has it.
+        problem = Problem(
+            folder,
+            f"the pack folder cannot be read: {error.strerror or error}",
+            hint="give attune-sync read access to the folder and everything in it",
+        )
+        return FolderRead(InvalidPack(folder, None, (problem,)), (), ("unreadable", str(error)))
+    files = [(f"{folder}/{entry.name}", entry, "pack") for entry in listing.pack_files]
+    files += [(f"{folder}/{kind}s/{entry.name}", entry, kind) for kind, entry in listing.components]
+    signatures = {relpath: _signature(relpath, entry) for relpath, entry, _ in files}
+    fingerprint = (
+        tuple(signatures.items()),
+        tuple(listing.stray),
+        tuple(listing.misspelt),
+        tuple(listing.unreadable),
+        tuple(listing.outside),
+        tuple(sorted((entry.name, _signature(entry.name, entry)) for entry in listing.workflows)),
+    )
+    seen.update(signatures)
+    if before is not None and before.fingerprint == fingerprint:
+        return before  # nothing in the folder changed since the last read
+    if listing.skipped:
+        # A logger per call: a rare event, and it follows the logging set up at the time.
+        structlog.get_logger(__name__).debug(
+            "folders not synced", folder=folder, names=sorted(listing.skipped)
+        )
+    warnings: list[Problem] = []
+    result = _read_listed_pack(root, folder, listing, cache, signatures, warnings, fs)
+    return FolderRead(result, tuple(warnings), fingerprint)
+
+
+def _signature(relpath: str, entry: os.DirEntry[str]) -> tuple[int, int, int, int]:
+    try:
+        stat = entry.stat()
+    except FileNotFoundError:
+        raise TreeChanged(f"{relpath} vanished while being read") from None
+    # ctime too: any write moves it, and unlike mtime it cannot be set back.
+    return (stat.st_mtime_ns, stat.st_ctime_ns, stat.st_size, stat.st_ino)
+
+
+def _read_listed_pack(
+    root: Path,
+    folder: str,
+    listing: Listing,
+    cache: DocumentCache | None,
+    signatures: dict[str, tuple[int, int, int, int]],
+    warnings: list[Problem],
+    fs: LocalFileSystem,
+) -> PackBundle | InvalidPack | None:
+    for stray in listing.stray:
+        warnings.append(
+            Problem(
+                f"{folder}/{stray}",
+                "this YAML file is not read",
+                hint="pack files go in pack.yaml and runtimes/, triggers/, actions/, sensors/ "
+                "or rules/ (one level deep)",
+                severity="warning",
+            )
+        )
+    problems: list[Problem] = [
+        Problem(
+            f"{folder}/{name}",
+            "this must be read, but it is not a readable file or folder (a broken link?)",
+            hint="restore it, or remove it if it should be gone",
+        )
+        for name in listing.unreadable
+    ]
+    problems += [
+        Problem(
+            f"{folder}/{name}",
+            f"folder {name!r} holds YAML files but is not a folder attune-sync reads",
+            hint=f"did you mean `{meant}/`? Rename the folder; until then the pack stays as it is",
+        )
+        for name, meant in listing.misspelt
+    ]
+    problems += [
+        Problem(
+            f"{folder}/{name}",
+            "this link leads out of the packs folder; it is not followed",
+            hint="copy the files into the packs folder, or link to a place inside it",
+        )
+        for name in listing.outside
+    ]
+    if not listing.pack_files and not set(PACK_FILES) & set(listing.unreadable):
+        if listing.components or listing.misspelt or listing.outside:
+            # Maybe a pack whose pack.yaml was renamed or removed by mistake: never read it
+            # as "every component of this pack was deleted".
+            problems.append(
+                Problem(
+                    folder,
+                    "folder has pack components but no pack.yaml; it stays as it is",
+                    hint="add a pack.yaml with ref, label and description, or remove the "
+                    "folder to delete the pack",
+                )
+            )
+            return InvalidPack(folder, None, tuple(problems))
+        return None
+    if not listing.pack_files:  # pack.yaml is there but cannot be read
+        return InvalidPack(folder, None, tuple(problems))
+    if len(listing.pack_files) > 1:
+        problems.append(
+            Problem(
+                f"{folder}/pack.yml",
+                "both pack.yaml and pack.yml exist",
+                hint="keep one of them",
+            )
+        )
+    pack_entry = listing.pack_files[0]
+    pack_path = f"{folder}/{pack_entry.name}"
+    pack_doc = load_document(pack_path, pack_entry, "pack", cache, signatures[pack_path], fs)
+    problems.extend(pack_doc.problems)
+    pack_ref = _pack_ref(pack_doc)
+
+    found: dict[str, dict[str, Any]] = {kind: {} for kind in COMPONENT_DIRS.values()}
+    sources: dict[str, str] = {}
+    digests = [(pack_doc.relpath, pack_doc.digest)]
+    for kind, entry in listing.components:
+        relpath = f"{folder}/{kind}s/{entry.name}"
+        doc = load_document(relpath, entry, kind, cache, signatures[relpath], fs)
+        digests.append((relpath, doc.digest))
+        problems.extend(doc.problems)
+        if doc.data is None or doc.problems or pack_ref is None:
+            continue
+        ref = _component_ref(doc.data, kind, entry.name, pack_ref)
+        trouble = _ref_problem(doc.data, kind, ref, pack_ref, relpath, sources)
+        if trouble is not None:
+            problems.append(trouble)
+            continue
+        sources[f"{kind}:{ref}"] = relpath
+        spec = SPEC_BUILDERS[kind](doc.data, ref, pack_ref, relpath)
+        if isinstance(spec, ActionSpec) and spec.workflow_file is not None:
+            problems.extend(_workflow_problems(root / folder, spec, fs))
+        found[kind][ref] = spec
+
+    if problems or pack_doc.data is None or pack_ref is None:
+        if not problems:  # pragma: no cover - a pack without a ref always has a problem
+            problems.append(Problem(pack_doc.relpath, "pack has no ref"))
+        partial = None
+        if pack_doc.data is not None and pack_ref is not None and not pack_doc.problems:
+            partial = PackBundle(
+                pack=pack_spec(pack_doc.data),
+                folder=folder,
+                triggers=found["trigger"],
+                sensors=found["sensor"],
+                content_hash="",
+                actions=found["action"],
+                rules=found["rule"],
+                runtimes=found["runtime"],
+            )
+        return InvalidPack(folder, pack_ref, tuple(problems), partial)
+    return PackBundle(
+        pack=pack_spec(pack_doc.data),
+        folder=folder,
+        triggers=found["trigger"],
+        sensors=found["sensor"],
+        content_hash=_content_hash(digests),
+        actions=found["action"],
+        rules=found["rule"],
+        runtimes=found["runtime"],
+    )
+
+
+def _component_ref(data: dict[str, Any], kind: str, file_name: str, pack_ref: str) -> str:
+    """The ref a component file declares, or `<pack ref>.<name or file stem>`."""
+    ref = data.get("ref")
+    if isinstance(ref, str) and ref:
+        return qualified(ref, pack_ref) if kind == "rule" else ref
+    given = data.get("name") if kind != "runtime" else None
+    return f"{pack_ref}.{given if isinstance(given, str) else file_name.rsplit('.', 1)[0]}"
+
+
+def _ref_problem(
+    data: dict[str, Any],
+    kind: str,
+    ref: str,
+    pack_ref: str,
+    relpath: str,
+    sources: dict[str, str],
+) -> Problem | None:
+    if not ref.startswith(f"{pack_ref}."):
+        return Problem(
+            relpath,
+            f"{kind} ref {ref!r} does not start with the pack ref {pack_ref + '.'!r}",
+            field="ref",
+            hint=f"rename it to `{pack_ref}.{ref.rsplit('.', 1)[-1]}`, or leave "
+            "`ref` out to use the file name",
+        )
+    if "ref" not in data and not is_valid_ref(ref):
+        return Problem(
+            relpath,
+            f"the file name gives the ref {ref!r}, which is not a valid ref",
+            hint="rename the file using letters, digits, '_' and '-', or set `ref`",
+        )
+    other = sources.get(f"{kind}:{ref}")
+    if other is not None:
+        return Problem(
+            relpath,
+            f"{kind} ref {ref!r} is also declared by {other}",
+            field="ref",
+            hint="give each file its own ref",
+        )
+    return None
+
+
+def _workflow_problems(pack_folder: Path, action: ActionSpec, fs: LocalFileSystem) -> list[Problem]:
+    """A `workflow_file` must be a file inside the pack folder (links are not followed out)."""
+    relpath = action.entrypoint or ""
+    problem = None
+    if relpath.startswith("..") or posixpath.isabs(relpath):
+        problem = "points outside the pack folder"
+    else:
+        target = pack_folder / relpath
+        try:
+            inside = fs.realpath(str(target)).startswith(fs.realpath(str(pack_folder)) + os.sep)
+        except OSError:
+            inside = None
+        if inside is None:
+            problem = f"{relpath} does not exist"
+        elif not inside:
+            problem = "points outside the pack folder (through a link)"
+        elif not target.is_file():
+            problem = f"{relpath} is not a file"
+    if problem is None:
+        return []
+    return [
+        Problem(
+            action.source,
+            f"workflow_file {action.workflow_file!r} {problem}",
+            field="workflow_file",
+            hint="give a path relative to actions/ of a file inside the pack",
+        )
+    ]
+
+
+def _pack_ref(doc: Document) -> str | None:
+    ref = doc.data.get("ref") if doc.data is not None else None
+    return ref if isinstance(ref, str) and is_valid_ref(ref) else None
+
+
+def _content_hash(digests: list[tuple[str, str]]) -> str:
+    hasher = hashlib.blake2b(digest_size=16)
+    for relpath, digest in sorted(digests):
+        hasher.update(f"{relpath}\0{digest}\n".encode())
+    return hasher.hexdigest()
