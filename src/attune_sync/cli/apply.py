@@ -10,6 +10,7 @@ from .command import USAGE, USAGE_MEANING, Command, ExitCode
 from .common import CommonSettings, colour, fail, plan_options
 from .database import HISTORY_LIMIT
 from .options import COMMON, GUARDS, Values
+from .workflow import PLAN
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -20,7 +21,13 @@ if TYPE_CHECKING:
 
 class ApplyExit(ExitCode):
     APPLIED = 0, "the database now equals the folder"
-    FAILED = 1, "nothing applied: an error, rolled back (folder unreadable, database down, …)"
+    FAILED = (
+        1,
+        (
+            "nothing applied: an error, rolled back (folder unreadable, database down, …), "
+            "or --plan refused as stale"
+        ),
+    )
     INVALID_LEFT = (
         2,
         "applied, but invalid packs were left as they are; or nothing applied: the database "
@@ -36,6 +43,8 @@ class ApplySettings:
     database: str
     options: PlanOptions
     history_limit: int = DEFAULT_HISTORY_LIMIT
+    plan: str | None = None
+    """workflow: apply exactly this saved plan (saved_plan.py)."""
 
     @classmethod
     def from_values(cls, values: Values) -> ApplySettings:
@@ -44,6 +53,7 @@ class ApplySettings:
             str(values["database"]),
             plan_options(values),
             int(values["history_limit"]),
+            values["plan"],
         )
 
 
@@ -53,6 +63,19 @@ def run(settings: ApplySettings) -> int:
     from ..reader import TreeChanged, TreeUnreadable
 
     output = settings.common.output
+    if settings.plan:  # workflow: apply a saved plan (saved_plan.py)
+        from ..workflow_cli import apply_saved_plan
+
+        common = settings.common
+        return apply_saved_plan(
+            settings.plan,
+            common.packs_dir,
+            settings.database,
+            output,
+            colour(),
+            schema=common.db_schema,
+            history_limit=settings.history_limit,
+        )
     try:
         engine = make_engine(
             settings.database,
@@ -125,7 +148,7 @@ def _print_outcome(outcome: RunOutcome, settings: ApplySettings) -> None:
 COMMAND = Command(
     name="apply",
     summary="make the database equal to the packs folder",
-    options=(*COMMON, *GUARDS, HISTORY_LIMIT),
+    options=(*COMMON, *GUARDS, HISTORY_LIMIT, PLAN),
     exits=ApplyExit,
     settings=ApplySettings.from_values,
     run=run,

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 from .command import USAGE, USAGE_MEANING, Command, ExitCode
 from .common import CommonSettings, colour, fail, note, plan_options
-from .options import COMMON, GUARDS, Values
+from .options import COMMON, GUARDS, OUTPUT, Values
+from .workflow import CI_FORMATS, DIFF_OUTPUT, OUT
 
 if TYPE_CHECKING:
     from ..planner import PlanOptions
@@ -25,11 +26,16 @@ class DiffSettings:
     common: CommonSettings
     database: str
     options: PlanOptions
+    out: str | None = None
+    """workflow: also write the plan to this file (saved_plan.py)."""
 
     @classmethod
     def from_values(cls, values: Values) -> DiffSettings:
         return cls(
-            CommonSettings.from_values(values), str(values["database"]), plan_options(values)
+            CommonSettings.from_values(values),
+            str(values["database"]),
+            plan_options(values),
+            values["out"],
         )
 
 
@@ -38,6 +44,7 @@ def run(settings: DiffSettings) -> int:
     from ..db.engine import DatabaseError
     from ..db.reading import open_for_reading
     from ..reader import TreeChanged, TreeUnreadable
+    from ..saved_plan import PlanFileError
     from ..sync import plan_read_only
 
     output = settings.common.output
@@ -48,12 +55,23 @@ def run(settings: DiffSettings) -> int:
         return fail(output, f"{error}; nothing was compared", DiffExit.TROUBLE)
     try:
         note(database)
-        plan = plan_read_only(database, settings.common.packs_dir, settings.options)
+        if settings.out:  # workflow: a saved plan (saved_plan.py)
+            from ..workflow_cli import diff_saving
+
+            plan = diff_saving(database, settings.common.packs_dir, settings.out, settings.options)
+        else:
+            plan = plan_read_only(database, settings.common.packs_dir, settings.options)
     except (TreeUnreadable, TreeChanged, DatabaseError) as error:
         return fail(output, f"{error}; nothing was compared", DiffExit.TROUBLE)
+    except PlanFileError as error:  # workflow: the plan file could not be written
+        return fail(output, str(error), DiffExit.TROUBLE)
     finally:
         database.dispose()  # a process may run several commands (tests, the API)
-    if output == "json":
+    if output in CI_FORMATS:  # workflow: markdown
+        from ..workflow_cli import print_plan
+
+        print_plan(plan)
+    elif output == "json":
         document = render.plan_json(plan)
         if database.note:  # also on stderr; here for machines reading only stdout
             document["notes"] = [database.note]
@@ -68,7 +86,7 @@ def run(settings: DiffSettings) -> int:
 COMMAND = Command(
     name="diff",
     summary="show what apply would change; changes nothing",
-    options=(*COMMON, *GUARDS),
+    options=(*(DIFF_OUTPUT if option is OUTPUT else option for option in COMMON), *GUARDS, OUT),
     exits=DiffExit,
     settings=DiffSettings.from_values,
     run=run,

@@ -80,6 +80,7 @@ def _argparse_type(parse: Callable[[str], Any]) -> Callable[[str], Any]:
             raise argparse.ArgumentTypeError(f"invalid value {text!r}: {error}") from None
 
     checked.__name__ = getattr(parse, "__name__", "value")
+    checked.choices = getattr(parse, "choices", None)  # type: ignore[attr-defined]
     return checked
 
 

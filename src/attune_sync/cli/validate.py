@@ -13,10 +13,10 @@ from .options import (
     LOG_FORMAT,
     LOG_LEVEL,
     OFFLINE_DATABASE,
-    OUTPUT,
     PACKS_DIR,
     Values,
 )
+from .workflow import CI_FORMATS, VALIDATE_OUTPUT
 
 if TYPE_CHECKING:
     from ..model import ActualState
@@ -59,7 +59,12 @@ def run(settings: ValidateSettings) -> int:
     except trouble as error:
         return fail(common.output, str(error), ValidateExit.TROUBLE)
     valid, invalid, problems = checked.valid, checked.invalid, checked.problems
-    if common.output == "json":
+    if common.output in CI_FORMATS:  # workflow: github, junit
+        from ..workflow_cli import print_validation
+
+        folders = {ref: bundle.folder for ref, bundle in valid.items()}
+        print_validation(common.output, common.packs_dir, folders, invalid, checked.warnings)
+    elif common.output == "json":
         print(render.dumps(render.problems_json(problems, packs=sorted(valid))))
     else:
         use_colour = colour()
@@ -98,7 +103,7 @@ def _actual_state(database: str | None, schema: str | None) -> ActualState:
 COMMAND = Command(
     name="validate",
     summary="check pack files; no database needed",
-    options=(PACKS_DIR, OFFLINE_DATABASE, DB_SCHEMA, OUTPUT, LOG_FORMAT, LOG_LEVEL, ADOPT),
+    options=(PACKS_DIR, OFFLINE_DATABASE, DB_SCHEMA, VALIDATE_OUTPUT, LOG_FORMAT, LOG_LEVEL, ADOPT),
     exits=ValidateExit,
     settings=ValidateSettings.from_values,
     run=run,

@@ -56,6 +56,7 @@ class Reporter:
         self.metrics.invalid_packs.set(len(plan.invalid))
         self.metrics.last_success.set(time.time())
         self.metrics.database_up.set(1)
+        self.metrics.synced(outcome.revision)  # workflow (issue 9)
         self._drift(outcome)
         self.state.set(
             succeeded_once=True,
