@@ -68,7 +68,8 @@ class Fingerprint:
     invalid: dict[str, str]
     """Invalid pack folder to a digest of its problems."""
     tree: str
-    db_version: int
+    db_version: int | None
+    """None: the database had no attune-sync tables yet (a first apply); the rows decide."""
     rows: str
 
     def as_json(self) -> dict[str, Any]:
@@ -97,7 +98,7 @@ def rows_digest(actual: ActualState) -> str:
     return _digest(actual)
 
 
-def fingerprint(desired: DesiredState, actual: ActualState, db_version: int) -> Fingerprint:
+def fingerprint(desired: DesiredState, actual: ActualState, db_version: int | None) -> Fingerprint:
     packs = {ref: bundle.content_hash for ref, bundle in desired.packs.items()}
     invalid = {
         pack.folder: _digest([problem.as_json() for problem in pack.problems])
@@ -114,15 +115,26 @@ def plan_document(plan: Plan) -> dict[str, Any]:
 
 
 def make_saved_plan(
-    engine: Engine, root: str, options: PlanOptions | None = None
+    engine: Engine | None,
+    root: str,
+    options: PlanOptions | None = None,
+    empty: ActualState | None = None,
 ) -> tuple[Plan, dict[str, Any]]:
-    """The plan a sync would apply now, and the plan file's content. Changes nothing."""
+    """The plan a sync would apply now, and the plan file's content. Changes nothing.
+
+    `engine` None: the database has no attune-sync tables yet and reads as `empty`; the
+    apply then checks that it still holds exactly that.
+    """
     options = options or PlanOptions()
     desired = read_tree(root)
-    with engine.connect() as conn:
-        reading = for_reading(conn)
-        version = read_db_version(reading)
-        actual = load_actual(reading)
+    version: int | None = None
+    if engine is None:
+        actual = empty if empty is not None else ActualState()
+    else:
+        with engine.connect() as conn:
+            reading = for_reading(conn)
+            version = read_db_version(reading)
+            actual = load_actual(reading)
     plan = make_plan(desired, actual, options)
     document = {
         "format": FORMAT,
@@ -209,7 +221,9 @@ def tree_moved(saved: dict[str, Any], now: Fingerprint) -> list[str]:
 
 def database_moved(saved: dict[str, Any], now: Fingerprint) -> list[str]:
     reasons = []
-    if saved.get("db_version") != now.db_version:
+    # A plan made before the database had attune-sync's tables has no counter to compare;
+    # the rows it was made from (none but the built-in runtimes) must still be all there is.
+    if saved.get("db_version") is not None and saved.get("db_version") != now.db_version:
         reasons.append(
             f"the database was written since the plan (change counter "
             f"{saved.get('db_version')} → {now.db_version})"

@@ -61,15 +61,11 @@ def print_plan(plan: Plan) -> None:
 def diff_saving(database: ReadOnlyDatabase, packs_dir: str, out: str, options: PlanOptions) -> Plan:
     """`diff --out PLAN`: plan, write the plan file, return the plan for the usual output.
 
-    Read-only like every diff: a database without attune-sync's tables has nothing to
-    fingerprint, so its plan cannot be saved (apply it, or save it once the schema exists).
+    Read-only like every diff: a database without attune-sync's tables yet plans as empty,
+    and the saved plan then holds that the database must still be empty when it is applied.
     """
-    if database.engine is None:
-        raise saved_plan.PlanFileError(
-            f"cannot save a plan against {database.url}: {database.note}; "
-            "run `attune-sync apply` once (or plan without --out)"
-        )
-    plan, document = saved_plan.make_saved_plan(database.engine, packs_dir, options)
+    empty = database.load_actual() if database.engine is None else None
+    plan, document = saved_plan.make_saved_plan(database.engine, packs_dir, options, empty)
     saved_plan.write_plan_file(out, document)
     return plan
 

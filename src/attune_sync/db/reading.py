@@ -9,6 +9,7 @@ attune-sync's names, or migrated by a newer attune-sync, is refused (`migrate.ch
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,8 +25,7 @@ from attune_sync.db.engine import (
     normalise_url,
     sqlite_in_memory,
 )
-from attune_sync.db.migrate import checked_revision, head_revision
-from attune_sync.db.schema import BUILTIN_RUNTIMES
+from attune_sync.db.migrate import checked_revision, head_revision, upgrade
 from attune_sync.db.state import load_actual
 from attune_sync.model import ActualState
 
@@ -52,7 +52,7 @@ class ReadOnlyDatabase:
     def load_actual(self) -> ActualState:
         """What the database holds; an empty database has only the built-in runtimes."""
         if self.engine is None:
-            return ActualState(runtimes=dict(BUILTIN_RUNTIMES))
+            return fresh_state()
         try:
             with self.connect() as conn:
                 return load_actual(conn)
@@ -117,3 +117,19 @@ def _empty(url: str, why: str) -> ReadOnlyDatabase:
 def _schema_exists(conn: Connection, schema: str) -> bool:
     query = text("SELECT 1 FROM pg_namespace WHERE nspname = :name")
     return conn.execute(query, {"name": schema}).first() is not None
+
+
+def fresh_state() -> ActualState:
+    """What a database at the newest schema holds before its first sync (the seeded rows).
+
+    Read from a scratch SQLite file migrated the same way, so an empty database plans (and a
+    saved plan fingerprints) exactly as the freshly migrated one it becomes on `apply`.
+    """
+    with tempfile.TemporaryDirectory(prefix="attune-sync-fresh-") as folder:
+        engine = make_engine(f"sqlite:///{os.path.join(folder, 'fresh.db')}")
+        try:
+            upgrade(engine)
+            with engine.connect() as conn:
+                return load_actual(conn)
+        finally:
+            engine.dispose()
