@@ -21,6 +21,7 @@ from .desired import RuntimeSpec as RuntimeSpec
 from .desired import SensorSpec as SensorSpec
 from .desired import TriggerSpec as TriggerSpec
 from .fields import stored_columns
+from .secrets import masked, reveal
 
 Kind = Literal["pack", "runtime", "trigger", "action", "sensor", "rule"]
 ComponentKind = Literal["runtime", "trigger", "action", "sensor", "rule"]
@@ -259,7 +260,7 @@ class ActualState:
             objects = self.objects(change.kind)
             row = objects.get(change.ref)
             values = dict(row.values) if row is not None else {}
-            values.update(change.values or {})
+            values.update(change.written_values())
             if row is not None and change.kind != "pack":
                 self._unindex(change.kind, row)
             fresh = ActualObject(row.id if row is not None else 0, change.ref, values)
@@ -353,7 +354,7 @@ class FieldChange:
     field: str
     old: JSON
     new: JSON
-    """Display values: secrets are already masked here."""
+    """Display values: secret config values are `Secret`s here, shown as the mask."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -365,7 +366,8 @@ class Change:
     fields: tuple[FieldChange, ...] = ()
     """For updates the changed fields; for creates every field (old is None)."""
     values: dict[str, JSON] | None = None
-    """The full desired values (unmasked) for creates and updates; None for deletes."""
+    """The full desired values for creates and updates; None for deletes. Secret config
+    values are wrapped in `Secret`: `written_values` unwraps them for the database write."""
     cascade: dict[str, int] | None = None
     """For pack deletes: how many triggers, sensors, actions and rules go with it."""
     adopt: bool = False
@@ -375,6 +377,10 @@ class Change:
     sources: dict[str, str] | None = None
     """With folder and content_hash: the file of each object of the pack (bookkeeping)."""
 
+    def written_values(self) -> dict[str, JSON]:
+        """The values as the database must store them: secrets unwrapped. Never show them."""
+        return dict(reveal(self.values or {}))
+
     def as_json(self) -> dict[str, JSON]:
         item: dict[str, JSON] = {
             "action": self.action,
@@ -383,9 +389,11 @@ class Change:
             "pack_ref": self.pack_ref,
         }
         if self.action == "update":
-            item["fields"] = [{"field": c.field, "old": c.old, "new": c.new} for c in self.fields]
+            item["fields"] = [
+                {"field": c.field, "old": masked(c.old), "new": masked(c.new)} for c in self.fields
+            ]
         elif self.action == "create":
-            item["fields"] = {c.field: c.new for c in self.fields}
+            item["fields"] = {c.field: masked(c.new) for c in self.fields}
         if self.cascade is not None:
             item["cascade"] = dict(self.cascade)
         if self.adopt:
@@ -401,9 +409,17 @@ class HeldBack:
     kind: Kind
     ref: str
     reason: str
+    code: str = ""
+    """Which guard held it, for machines: see `guards.HOLD_CODES`."""
 
     def as_json(self) -> dict[str, JSON]:
-        return {"action": self.action, "kind": self.kind, "ref": self.ref, "reason": self.reason}
+        return {
+            "action": self.action,
+            "kind": self.kind,
+            "ref": self.ref,
+            "reason": self.reason,
+            "code": self.code,
+        }
 
 
 @dataclass(slots=True)

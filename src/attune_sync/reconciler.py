@@ -40,6 +40,7 @@ from .db.apply import apply_plan
 from .db.engine import for_reading
 from .db.history import record_failure, record_summary
 from .db.locks import DEFAULT_WRITE_LOCK_WAIT_S, take_write_lock
+from .db.orphans import remove_orphans
 from .db.state import load_actual, read_db_version
 from .drift import DriftSplit, split_drift
 from .model import ActualState, DesiredState, Plan
@@ -283,6 +284,8 @@ class Reconciler:
         actual = self.actual
         scope: set[str] | None = None
         if actual is None or self._version != self.db_version or stale:
+            if remove_orphans(conn):  # left by a delete without its cascade
+                self._version = read_db_version(conn)
             actual = load_actual(conn)
             self.loaded_at = now
         else:

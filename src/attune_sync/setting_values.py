@@ -35,6 +35,7 @@ def choice(*allowed: str) -> Callable[[str], str]:
             raise ValueError(f"expected one of {', '.join(allowed)}")
         return word
 
+    parse.choices = allowed  # type: ignore[attr-defined]  # for shell completion
     return parse
 
 

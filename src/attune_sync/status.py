@@ -61,6 +61,8 @@ def _run_json(run: dict[str, Any]) -> dict[str, Any]:
         "held_back": run["held_back"],
         "invalid": run["invalid"],
         "error": (run.get("details") or {}).get("error"),
+        # Identical runs that changed nothing share a row (db.runs); absent before 0004.
+        "run_count": run.get("run_count", 1),
     }
 
 
@@ -77,6 +79,8 @@ def render_status(status: dict[str, Any]) -> str:
             extra += f", {run['held_back']} held back"
         if run["invalid"]:
             extra += f", {run['invalid']} invalid"
+        if run["run_count"] > 1:
+            extra += f" (x{run['run_count']}, until {(run['finished_at'] or '')[:19]}Z)"
         if run["error"]:
             extra += f": {run['error']}"
         lines.append(f"  {when}Z  {revision:<12}  {run['result']:<9} {counts}{extra}")

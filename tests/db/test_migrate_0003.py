@@ -34,7 +34,7 @@ def test_upgrade_from_0002_keeps_every_row_and_links_each_sensor(db_url: str) ->
             for statement in _ROWS_AT_0002:
                 conn.execute(text(statement))
         upgrade(engine)
-        assert current_revision(engine) == head_revision()  # 0003 and what follows it
+        assert current_revision(engine) == head_revision()  # 0003 and every later one
         with engine.connect() as conn:
             actual = load_actual(conn)
             links = conn.execute(

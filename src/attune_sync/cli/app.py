@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn
 
 from ..api.commands import OVERRIDE, SERVE
-from . import apply, diff, schema, status, validate, watch
+from . import apply, diff, schema, status, validate, watch, workflow
 from .command import USAGE, Command, CommandGroup
 from .options import UsageError, Values, add_option, resolve
 
@@ -27,6 +27,7 @@ COMMANDS: tuple[Command | CommandGroup, ...] = (
     schema.COMMAND,
     SERVE,
     OVERRIDE,
+    workflow.COMPLETION,
 )
 
 EXIT_BROKEN_PIPE = 141
@@ -46,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Every command's --help lists its options, their environment variables and "
         "its exit codes. A bad flag or environment variable exits 64.",
     )
+    from ..version import version  # workflow: --version
+
+    parser.add_argument("--version", action="version", version=f"attune-sync {version()}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for entry in COMMANDS:
         register(commands, entry)

@@ -68,6 +68,10 @@ def _handler(state: DaemonState, metrics: Metrics) -> type[BaseHTTPRequestHandle
             else:
                 self._json(404, {"error": "not found"})
 
+        def do_HEAD(self) -> None:
+            # Probes and load balancers may ask with HEAD: the same answer, no body.
+            self.do_GET()
+
         def _json(self, code: int, body: dict[str, Any]) -> None:
             data = json.dumps(body, indent=2, default=str).encode() + b"\n"
             self._send(code, "application/json", data)
@@ -77,7 +81,8 @@ def _handler(state: DaemonState, metrics: Metrics) -> type[BaseHTTPRequestHandle
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
-            self.wfile.write(data)
+            if self.command != "HEAD":
+                self.wfile.write(data)
 
         def log_message(self, format: str, *args: Any) -> None:
             # Probes hit these every few seconds; keep them out of the info log.

@@ -2,15 +2,40 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+import platform
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+)
 
 from ..runs import RunResult
+from ..version import version
+
+# The `_created` series double every counter and histogram and nobody graphs them.
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
+        self.build_info = Gauge(
+            "attune_sync_build_info",
+            "Always 1; the labels say which attune-sync is running.",
+            ["version", "python"],
+            registry=r,
+        )
+        self.build_info.labels(version(), platform.python_version()).set(1)
+        self.synced_revision = Gauge(
+            "attune_sync_synced_revision",
+            "1 for the revision (commit) of the packs folder the last committed run applied.",
+            ["revision"],
+            registry=r,
+        )
         self.runs = Counter("attune_sync_runs", "Sync runs by result.", ["result"], registry=r)
         for result in RunResult:
             self.runs.labels(result.value)  # so every series exists from the start (rate() works)
@@ -48,3 +73,8 @@ class Metrics:
         self.database_up = Gauge(
             "attune_sync_database_up", "1 while the last database contact worked.", registry=r
         )
+
+    def synced(self, revision: str | None) -> None:
+        """Show `revision` as the one applied; one series at a time."""
+        self.synced_revision.clear()
+        self.synced_revision.labels(revision or "unknown").set(1)

@@ -19,6 +19,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 
 from attune_sync.db import schema as t
+from attune_sync.db.changes import begin_own_writes, end_own_writes
 from attune_sync.db.overrides import end_overrides
 from attune_sync.model import FIELDS_BY_KIND, Action, Change, Kind, ManagedInfo, Plan
 
@@ -117,21 +118,6 @@ def apply_plan(conn: Connection, plan: Plan, *, now: datetime | None = None) -> 
     return result
 
 
-def begin_own_writes(conn: Connection) -> None:
-    """Silence the change counter's triggers for this transaction's writes.
-
-    Other transactions still see the flag down and count their writes; ours are counted
-    once, by `end_own_writes`. Besides saving a counter update per row (per statement on
-    PostgreSQL), this lets the daemon tell its own writes from everybody else's.
-    """
-    conn.execute(update(t.sync_db_version).values(applying=1))
-
-
-def end_own_writes(conn: Connection) -> None:
-    version = t.sync_db_version.c.version
-    conn.execute(update(t.sync_db_version).values(applying=0, version=version + 1))
-
-
 def _bookkeeping(changes: Iterable[Change]) -> Iterator[tuple[str, ManagedInfo]]:
     for change in changes:
         if change.folder is not None and change.content_hash is not None:
@@ -217,7 +203,7 @@ class _Applier:
             )
 
     def _values(self, kind: Kind, change: Change) -> dict[str, Any]:
-        values = dict(change.values or {})
+        values = change.written_values()
         unknown = set(values) - set(FIELDS_BY_KIND[kind])
         if unknown:
             raise ApplyError(f"{kind} {change.ref!r}: unknown fields {sorted(unknown)}")

@@ -313,6 +313,15 @@ sync_db_version = Table(
     Column("applying", Integer, nullable=False),
 )
 
+sync_change = Table(
+    "sync_change",
+    metadata,
+    # PostgreSQL: one row per foreign transaction that wrote the synced tables, keyed by its
+    # transaction id so concurrent writers never touch the same row (migration 0004). A
+    # sync folds them into sync_db_version.version; SQLite bumps that counter directly.
+    Column("txid", BigInteger, primary_key=True, autoincrement=False),
+)
+
 sync_run = Table(
     "sync_run",
     metadata,
@@ -327,6 +336,8 @@ sync_run = Table(
     Column("held_back", Integer, nullable=False, server_default=text("0")),
     Column("invalid", Integer, nullable=False, server_default=text("0")),
     Column("details", _json(), nullable=True),
+    # Consecutive runs that changed nothing and report the same are one row (db.runs).
+    Column("run_count", Integer, nullable=False, server_default=text("1")),
     **_TABLE_KW,
 )
 

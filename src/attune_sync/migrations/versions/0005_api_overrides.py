@@ -1,7 +1,7 @@
 """Overrides set through the API, and the file each managed object comes from.
 
 Revision ID: 0005
-Revises: 0003 (0004 goes between when it is merged)
+Revises: 0004
 Create Date: 2026-11-28
 
 `sync_override` records an operator's enable/disable of a trigger or sensor that the sync
@@ -23,7 +23,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0005"
-down_revision: str | Sequence[str] | None = "0003"
+down_revision: str | Sequence[str] | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -57,9 +57,10 @@ def upgrade() -> None:
     op.add_column("sync_managed_pack", sa.Column("sources", _json(), nullable=True))
     if op.get_bind().dialect.name == "postgresql":
         op.execute(
-            "CREATE TRIGGER sync_db_version_sync_override AFTER INSERT OR UPDATE OR DELETE "
+            # 0004's change tracking: each foreign transaction notes itself in sync_change.
+            "CREATE TRIGGER sync_change_sync_override AFTER INSERT OR UPDATE OR DELETE "
             'OR TRUNCATE ON "sync_override" FOR EACH STATEMENT '
-            "EXECUTE FUNCTION sync_bump_db_version()"
+            "EXECUTE FUNCTION sync_note_change()"
         )
         return
     for event in ("INSERT", "UPDATE", "DELETE"):
@@ -71,7 +72,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        op.execute('DROP TRIGGER sync_db_version_sync_override ON "sync_override"')
+        op.execute('DROP TRIGGER sync_change_sync_override ON "sync_override"')
     else:
         for event in ("insert", "update", "delete"):
             op.execute(f"DROP TRIGGER sync_db_version_sync_override_{event}")
