@@ -117,6 +117,8 @@ def check_file(relpath: str, raw: bytes, kind: DocKind, digest: str = "") -> Doc
             key = written.get(field.name)
             if field.type == FieldType.SCHEMA and key is not None and key not in broken:
                 issues.extend(flatschema.flat_issues(canonical[field.name], (key,)))
+        # A schema with problems (bad $schema, bad regex) cannot check the config: one error.
+        broken = {issue.path[0] for issue in issues if issue.path}
         conf_schema, config = canonical.get("conf_schema"), canonical.get("config")
         if (
             kind == "pack"
@@ -147,7 +149,7 @@ def _version_issues(versions: Any) -> list[FieldIssue]:
 
 
 def _located(relpath: str, raw: bytes, issue: FieldIssue) -> Problem:
-    location = locate(raw, issue.path) if issue.path else None
+    location = locate(raw, issue.path, at_key=issue.at_key) if issue.path else None
     hint = issue.hint
     message = issue.message
     if issue.other is not None:

@@ -117,7 +117,7 @@ def _unknown_key(key: Any, table: KindTable) -> FieldIssue:
     else:
         names = ", ".join(sorted(field.name for field in table))
         hint = f"{table.kind} fields are: {names}"
-    return FieldIssue((str(key),), f"unknown field {str(key)!r}", hint=hint)
+    return FieldIssue((str(key),), f"unknown field {str(key)!r}", hint=hint, at_key=True)
 
 
 def check_value(path: tuple[str | int, ...], value: Any, field: Field) -> list[FieldIssue]:

@@ -35,6 +35,8 @@ class FieldIssue:
     """YAML read the value as a non-string; the fix is to quote it as written."""
     other: tuple[str | int, ...] | None = None
     """A second key the problem involves (an alias given next to its canonical name)."""
+    at_key: bool = False
+    """The problem is the key itself (an unknown field): point at the key, not its value."""
 
     @property
     def dotted(self) -> str:

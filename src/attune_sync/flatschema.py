@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import schemas
+from . import schemas, secrets
 from .fields import FieldIssue
 
 _DROPPED = ("secret", "position")
@@ -146,3 +146,8 @@ def config_issues(config: dict[str, Any], conf_schema: dict[str, Any]) -> list[F
 
 def mask_secrets(config: Any, conf_schema: Any) -> Any:
     return schemas.mask_secrets(config, as_json_schema(conf_schema, keep_secret=True))
+
+
+def hide_secrets(config: Any, conf_schema: Any) -> Any:
+    """`config` with its secret values wrapped in `secrets.Secret` (flat schemas too)."""
+    return secrets.hide_secrets(config, as_json_schema(conf_schema, keep_secret=True))

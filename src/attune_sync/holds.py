@@ -81,7 +81,7 @@ def hold_back_broken_references(
                 found = users(kind, ref)
                 if found:
                     deletes[kind].discard(ref)
-                    held.append(HeldBack("delete", kind, ref, still_used(found)))
+                    held.append(HeldBack("delete", kind, ref, still_used(found), "still_used"))
                     changed = True
         stuck = {
             ref: why
@@ -90,7 +90,7 @@ def hold_back_broken_references(
         }
         for pack_ref, reason in stuck.items():
             deletes["pack"].discard(pack_ref)
-            held.append(HeldBack("delete", "pack", pack_ref, reason))
+            held.append(HeldBack("delete", "pack", pack_ref, reason, "still_used"))
         if not changed and not stuck:
             return held
 

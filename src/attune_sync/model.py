@@ -8,7 +8,10 @@ consumes the plan. No module in the core does I/O on these objects beyond readin
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from .overrides import Override
 
 from .desired import ActionSpec as ActionSpec
 from .desired import ComponentSpec as ComponentSpec
@@ -18,6 +21,7 @@ from .desired import RuntimeSpec as RuntimeSpec
 from .desired import SensorSpec as SensorSpec
 from .desired import TriggerSpec as TriggerSpec
 from .fields import stored_columns
+from .secrets import masked, reveal
 
 Kind = Literal["pack", "runtime", "trigger", "action", "sensor", "rule"]
 ComponentKind = Literal["runtime", "trigger", "action", "sensor", "rule"]
@@ -88,6 +92,8 @@ class PackBundle:
     sensors: dict[str, SensorSpec]
     content_hash: str
     """Digest of every file the pack was read from; equal hashes mean equal desired state."""
+    pack_file: str = ""
+    """The pack's own file (pack.yaml or pack.yml), relative to the packs root."""
     actions: dict[str, ActionSpec] = field(default_factory=dict)
     rules: dict[str, RuleSpec] = field(default_factory=dict)
     runtimes: dict[str, RuntimeSpec] = field(default_factory=dict)
@@ -95,6 +101,15 @@ class PackBundle:
     def components(self, kind: str) -> dict[str, Any]:
         """The specs of one component kind, by ref."""
         found: dict[str, Any] = getattr(self, f"{kind}s")
+        return found
+
+    def sources(self) -> dict[str, str]:
+        """ "pack" and "<kind>:<ref>" -> the file each object of the pack was read from."""
+        found = {"pack": self.pack_file or f"{self.folder}/pack.yaml"}
+        for kind in ("runtime", "trigger", "action", "sensor", "rule"):
+            for ref, spec in self.components(kind).items():
+                if getattr(spec, "source", ""):
+                    found[f"{kind}:{ref}"] = spec.source
         return found
 
 
@@ -181,6 +196,8 @@ class ManagedInfo:
 
     folder: str
     content_hash: str
+    sources: dict[str, str] | None = field(default=None, compare=False)
+    """"pack" and "<kind>:<ref>" -> file, relative to the packs root (None: not recorded)."""
 
 
 @dataclass(slots=True)
@@ -203,6 +220,8 @@ class ActualState:
     """Trigger ref to the (rule ref, rule's pack ref) pairs that use it."""
     rule_action_packs: dict[str, list[tuple[str, str | None]]] = field(default_factory=dict)
     """Pack ref to the (rule ref, rule's pack ref) pairs whose action belongs to that pack."""
+    overrides: dict[tuple[str, str], Override] = field(default_factory=dict)
+    """(kind, ref) -> the API override syncs keep (see attune_sync.overrides)."""
 
     ids_unknown: bool = False
     """A recorded plan created a runtime: this snapshot lacks its id and must be reloaded."""
@@ -241,7 +260,7 @@ class ActualState:
             objects = self.objects(change.kind)
             row = objects.get(change.ref)
             values = dict(row.values) if row is not None else {}
-            values.update(change.values or {})
+            values.update(change.written_values())
             if row is not None and change.kind != "pack":
                 self._unindex(change.kind, row)
             fresh = ActualObject(row.id if row is not None else 0, change.ref, values)
@@ -252,8 +271,12 @@ class ActualState:
             if change.kind != "pack":
                 self._index(change.kind, fresh)
             elif change.folder is not None and change.content_hash is not None:
-                self.managed[change.ref] = ManagedInfo(change.folder, change.content_hash)
+                self.managed[change.ref] = ManagedInfo(
+                    change.folder, change.content_hash, change.sources
+                )
         self.managed.update(plan.bookkeeping)
+        for key in plan.ended_overrides:
+            self.overrides.pop(key, None)
         if any(change.kind in ("action", "rule", "trigger") for change in plan.changes):
             self._recount()
 
@@ -276,6 +299,7 @@ class ActualState:
 
     def _forget(self, kind: Kind, ref: str) -> None:
         if kind != "pack":
+            self.overrides.pop((kind, ref), None)
             row = self.objects(kind).pop(ref, None)
             if row is not None:
                 self._unindex(kind, row)
@@ -330,7 +354,7 @@ class FieldChange:
     field: str
     old: JSON
     new: JSON
-    """Display values: secrets are already masked here."""
+    """Display values: secret config values are `Secret`s here, shown as the mask."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -342,13 +366,20 @@ class Change:
     fields: tuple[FieldChange, ...] = ()
     """For updates the changed fields; for creates every field (old is None)."""
     values: dict[str, JSON] | None = None
-    """The full desired values (unmasked) for creates and updates; None for deletes."""
+    """The full desired values for creates and updates; None for deletes. Secret config
+    values are wrapped in `Secret`: `written_values` unwraps them for the database write."""
     cascade: dict[str, int] | None = None
     """For pack deletes: how many triggers, sensors, actions and rules go with it."""
     adopt: bool = False
     """A pack that exists in the database but was not managed, taken over from now on."""
     folder: str | None = None
     content_hash: str | None = None
+    sources: dict[str, str] | None = None
+    """With folder and content_hash: the file of each object of the pack (bookkeeping)."""
+
+    def written_values(self) -> dict[str, JSON]:
+        """The values as the database must store them: secrets unwrapped. Never show them."""
+        return dict(reveal(self.values or {}))
 
     def as_json(self) -> dict[str, JSON]:
         item: dict[str, JSON] = {
@@ -358,9 +389,11 @@ class Change:
             "pack_ref": self.pack_ref,
         }
         if self.action == "update":
-            item["fields"] = [{"field": c.field, "old": c.old, "new": c.new} for c in self.fields]
+            item["fields"] = [
+                {"field": c.field, "old": masked(c.old), "new": masked(c.new)} for c in self.fields
+            ]
         elif self.action == "create":
-            item["fields"] = {c.field: c.new for c in self.fields}
+            item["fields"] = {c.field: masked(c.new) for c in self.fields}
         if self.cascade is not None:
             item["cascade"] = dict(self.cascade)
         if self.adopt:
@@ -376,9 +409,17 @@ class HeldBack:
     kind: Kind
     ref: str
     reason: str
+    code: str = ""
+    """Which guard held it, for machines: see `guards.HOLD_CODES`."""
 
     def as_json(self) -> dict[str, JSON]:
-        return {"action": self.action, "kind": self.kind, "ref": self.ref, "reason": self.reason}
+        return {
+            "action": self.action,
+            "kind": self.kind,
+            "ref": self.ref,
+            "reason": self.reason,
+            "code": self.code,
+        }
 
 
 @dataclass(slots=True)
@@ -390,6 +431,10 @@ class Plan:
     warnings: list[Problem] = field(default_factory=list)
     bookkeeping: dict[str, ManagedInfo] = field(default_factory=dict)
     """Managed packs whose folder or content hash changed without any field change."""
+    overrides_kept: list[Override] = field(default_factory=list)
+    """API overrides this plan keeps (the file's `enabled` is what it was when they were set)."""
+    ended_overrides: list[tuple[str, str]] = field(default_factory=list)
+    """(kind, ref) of overrides whose file changed `enabled`: applying the plan removes them."""
 
     @property
     def errors(self) -> list[Problem]:

@@ -186,6 +186,7 @@ def _read_listed_pack(
         triggers=found["trigger"],
         sensors=found["sensor"],
         content_hash=_content_hash(digests),
+        pack_file=pack_doc.relpath,
         actions=found["action"],
         rules=found["rule"],
         runtimes=found["runtime"],

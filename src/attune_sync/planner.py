@@ -1,22 +1,27 @@
 """Plan: desired state + actual state -> the ordered changes that make one equal the other.
 
 Pure: no I/O. Objects are paired by ref (never by folder or id). The rules that keep a
-broken or missing source from deleting anything live here, where they can be tested alone:
+broken or missing source from deleting anything live here, in `guards` and in `holds`,
+where they can be tested alone:
 
 * a pack that is invalid stays exactly as the database has it, and so does anything of its
   that other packs need;
 * only packs the sync manages are deleted, and only when their folder is really gone;
-* a delete that would break a reference held by something that stays is held back;
-* deleting more than a share of the managed packs needs an explicit `allow_mass_delete`.
+* a pack made outside attune-sync is taken over only when `adopt` is asked for;
+* the guards (`guards`) hold deletes while a folder's ref cannot be read, when there are too
+  many at once, or when a pack would lose all its components; `holds` keeps what something
+  staying still uses.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
-from .flatschema import mask_secrets
+from . import guards
+from .flatschema import hide_secrets
 from .holds import delete_changes, hold_back_broken_references, keep_moved_components, ordered
 from .model import (
     COMPONENT_KINDS,
@@ -26,14 +31,14 @@ from .model import (
     Change,
     DesiredState,
     FieldChange,
-    HeldBack,
     Kind,
     ManagedInfo,
     PackBundle,
     Plan,
 )
+from .overrides import keep_overrides
 from .runtimes import RuntimeIndex, split_constraint
-from .settle import settle, settle_references
+from .settle import kept_pack_refs, settle, settle_references
 
 __all__ = ["PlanOptions", "json_equal", "make_plan", "settle_references"]
 
@@ -44,7 +49,9 @@ DEFAULT_MAX_DELETE_SHARE = 0.5
 class PlanOptions:
     allow_mass_delete: bool = False
     max_delete_share: float = DEFAULT_MAX_DELETE_SHARE
-    """Deleting more than this share of the managed packs (or all of them) is refused."""
+    """Deleting more than this share of the managed packs or objects (or all) is refused."""
+    adopt: bool = False
+    """Take over a pack that exists in the database unmanaged when a folder declares its ref."""
 
 
 def make_plan(
@@ -59,52 +66,47 @@ def make_plan(
     are unchanged on both sides); references are still checked across the whole tree.
     """
     options = options or PlanOptions()
-    settled = settle(desired, actual)
+    limits = guards.MassDeleteLimits(options.allow_mass_delete, options.max_delete_share)
+    # Which packs go is known before references are settled (settling can only keep more of
+    # them, below): guard them first, so a pack held here is one others may still rely on.
+    candidates = actual.managed if scope is None else set(scope) & actual.managed.keys()
+    kept_before = kept_pack_refs(desired.invalid, actual)
+    doomed = frozenset(
+        ref for ref in candidates if ref not in desired.packs and ref not in kept_before
+    )
+    doomed, held = guards.unknown_folder_guard(doomed, desired.invalid, actual)
+    pack_deletes, mass_held = guards.mass_delete_guard(
+        guards.deletes_of(pack=doomed), actual, limits
+    )
+    held += mass_held
+    settled = settle(desired, actual, held={item.ref for item in held}, adopt=options.adopt)
     valid, invalid = settled.valid, settled.invalid
     plan = Plan(invalid=invalid, warnings=list(desired.warnings) + settled.warnings)
-    kept_refs = settled.kept
-    # An unreadable pack.yaml hides its ref; the folder it was last synced from still tells.
-    known_folders = {info.folder for info in actual.managed.values()}
-    unknown_folders = [
-        pack.folder for pack in invalid if pack.ref is None and pack.folder not in known_folders
-    ]
+    valid = keep_overrides(valid, actual, plan)
 
     upserts: list[Change] = []
-    deletes: dict[Kind, set[str]] = {"pack": set()}
+    # A pack settled invalid keeps the pack last synced from its folder, whatever it declares.
+    deletes: dict[Kind, set[str]] = {"pack": set(pack_deletes["pack"] - settled.kept)}
     deletes.update((kind, set()) for kind in COMPONENT_KINDS)
-    compared = sorted(valid) if scope is None else sorted(set(scope) & valid.keys())
+    if scope is None:
+        compared = sorted(valid)
+    else:
+        # A runtime that appeared or went elsewhere changes what an unchanged pack resolves to.
+        moved = _runtime_moved(valid, actual, settled.runtimes)
+        compared = sorted((set(scope) & valid.keys()) | moved)
     for ref in compared:
         bundle = valid[ref]
         upserts.extend(_pack_changes(bundle, actual, plan, settled.runtimes))
         _component_changes(bundle, actual, upserts, deletes, settled.runtimes)
-
-    candidates = actual.managed if scope is None else set(scope) & actual.managed.keys()
-    doomed = [ref for ref in candidates if ref not in valid and ref not in kept_refs]
-    held: list[HeldBack] = []
-    if doomed and unknown_folders:
-        reason = (
-            "a pack folder could not be read well enough to tell its ref "
-            f"({', '.join(sorted(unknown_folders))}); it may be this pack, so no pack is deleted"
-        )
-        held.extend(HeldBack("delete", "pack", ref, reason) for ref in sorted(doomed))
-        doomed = []
-    if doomed and not options.allow_mass_delete:
-        share = len(doomed) / len(actual.managed)
-        if len(doomed) == len(actual.managed) or share > options.max_delete_share:
-            reason = (
-                f"would delete {len(doomed)} of {len(actual.managed)} managed packs "
-                f"({share:.0%}, over the {options.max_delete_share:.0%} limit); "
-                "check the packs folder, or pass --allow-mass-delete"
-            )
-            held.extend(HeldBack("delete", "pack", ref, reason) for ref in sorted(doomed))
-            doomed = []
-    deletes["pack"].update(doomed)
     keep_moved_components(valid, deletes)
+    # What something staying still uses is kept first; the guards then weigh what would go.
     held.extend(hold_back_broken_references(actual, upserts, deletes))
+    guarded, emptied = guards.emptied_pack_guard(deletes, valid, actual, options.allow_mass_delete)
+    guarded, too_many = guards.mass_delete_guard(guarded, actual, limits)
+    deletes = {kind: set(refs) for kind, refs in guarded.items()}
+    held += emptied + too_many
     plan.held_back = sorted(held, key=lambda item: (item.kind, item.ref))
-
-    deleted_changes = delete_changes(actual, deletes)
-    plan.changes = ordered(upserts) + deleted_changes
+    plan.changes = ordered(upserts) + delete_changes(actual, deletes)
     return plan
 
 
@@ -143,6 +145,7 @@ def _pack_changes(
                 values,
                 folder=folder,
                 content_hash=content_hash,
+                sources=bundle.sources(),
             )
         ]
     schemas = (row.values.get("conf_schema"), spec.conf_schema)
@@ -155,15 +158,39 @@ def _pack_changes(
                 spec.ref,
                 spec.ref,
                 changed,
-                {field.field: values[field.field] for field in changed},
+                _updated_values(changed, values),
                 adopt=managed is None,
                 folder=folder,
                 content_hash=content_hash,
+                sources=bundle.sources(),
             )
         ]
-    if managed.folder != bundle.folder or managed.content_hash != bundle.content_hash:
-        plan.bookkeeping[spec.ref] = ManagedInfo(bundle.folder, bundle.content_hash)
+    if (
+        managed.folder != bundle.folder
+        or managed.content_hash != bundle.content_hash
+        or managed.sources is None
+    ):
+        plan.bookkeeping[spec.ref] = ManagedInfo(
+            bundle.folder, bundle.content_hash, bundle.sources()
+        )
     return []
+
+
+def _runtime_moved(
+    valid: dict[str, PackBundle], actual: ActualState, runtimes: RuntimeIndex
+) -> set[str]:
+    """Packs whose sensors or actions now resolve to another runtime than the database holds."""
+    moved = set()
+    for ref, bundle in valid.items():
+        for kind, specs in (("sensor", bundle.sensors), ("action", bundle.actions)):
+            rows = actual.objects(kind)  # type: ignore[arg-type]
+            for component, spec in specs.items():
+                row = rows.get(component)
+                if row is None or spec.runtime_ref is None:
+                    continue
+                if runtimes.resolve(spec.runtime_ref) != row.values.get("runtime_ref"):
+                    moved.add(ref)
+    return moved
 
 
 def _runtime_id(entry: str, actual: ActualState, runtimes: RuntimeIndex) -> int | str:
@@ -218,7 +245,7 @@ def _component_changes(
             schemas = (row.values.get("param_schema"), schema)
             changed = _changed_fields(kind, row, values, {}, schemas)
             if changed:
-                update = {change.field: values[change.field] for change in changed}
+                update = _updated_values(changed, values)
                 upserts.append(Change("update", kind, ref, pack_ref, changed, update))
         for ref in actual.components_of(kind, pack_ref):
             if ref not in specs:
@@ -236,7 +263,8 @@ def _created_fields(
         if name in display:
             value = display[name](value)
         if name == "config":
-            value = mask_secrets(value, conf_schema)
+            # One copy, secrets wrapped: the display value is the value the change carries.
+            value = values[name] = hide_secrets(value, conf_schema)
         shown.append(FieldChange(name, None, value))
     return tuple(shown)
 
@@ -256,17 +284,25 @@ def _changed_fields(
         if name in display:
             old, new = display[name](old or []), display[name](new)
         if name == "config" and conf_schemas is not None:
+            # A value secret under either schema stays hidden on both sides.
             for schema in conf_schemas:
-                old, new = mask_secrets(old, schema), mask_secrets(new, schema)
+                old, new = hide_secrets(old, schema), hide_secrets(new, schema)
         changed.append(FieldChange(name, old, new))
     return tuple(changed)
+
+
+def _updated_values(changed: tuple[FieldChange, ...], values: dict[str, Any]) -> dict[str, Any]:
+    """The changed fields' values; the config's is its display value, secrets wrapped."""
+    return {f.field: f.new if f.field == "config" else values[f.field] for f in changed}
 
 
 def json_equal(left: Any, right: Any) -> bool:
     """Equality of JSON values that, unlike ==, tells true from 1.
 
-    Numbers compare by value: JSON has one number type, and PostgreSQL's jsonb hands large
-    floats back as integers, which must not read as a change on every run.
+    Numbers compare by value as the database stores them: JSON has one number type, a float
+    is written as its shortest decimal (`1e+23`), and PostgreSQL's jsonb keeps that decimal
+    exactly and hands it back as the integer 100000000000000000000000, which is not the
+    binary float 1e23 (99999999999999991611392) and must not read as a change on every run.
     """
     if type(left) is not type(right):
         numbers = (int, float)
@@ -275,7 +311,7 @@ def json_equal(left: Any, right: Any) -> bool:
             and isinstance(right, numbers)
             and not isinstance(left, bool)
             and not isinstance(right, bool)
-            and left == right
+            and _stored_number(left) == _stored_number(right)
         )
     if isinstance(left, dict):
         return left.keys() == right.keys() and all(
@@ -286,3 +322,8 @@ def json_equal(left: Any, right: Any) -> bool:
             json_equal(a, b) for a, b in zip(left, right, strict=True)
         )
     return bool(left == right)
+
+
+def _stored_number(number: float) -> Decimal:
+    """The exact decimal a JSON column holds for `number` (floats are written by repr)."""
+    return Decimal(repr(number)) if isinstance(number, float) else Decimal(number)

@@ -40,6 +40,7 @@ from .db.apply import apply_plan
 from .db.engine import for_reading
 from .db.history import record_failure, record_summary
 from .db.locks import DEFAULT_WRITE_LOCK_WAIT_S, take_write_lock
+from .db.orphans import remove_orphans
 from .db.state import load_actual, read_db_version
 from .drift import DriftSplit, split_drift
 from .model import ActualState, DesiredState, Plan
@@ -199,7 +200,9 @@ class Reconciler:
             with collector_paused(self.long_lived), self.engine.begin() as conn:
                 outcome = self._transaction(conn, desired, drift, cancel, started_at, revision)
                 # apply_plan counts its own writes as one; anything more was someone else.
-                wrote = bool(outcome.plan.changes or outcome.plan.bookkeeping)
+                wrote = bool(
+                    outcome.plan.changes or outcome.plan.bookkeeping or outcome.plan.ended_overrides
+                )
                 trusted = read_db_version(conn) == self._version + wrote
                 if cancel is not None:
                     cancel.check()  # the last moment a watchdog can still roll it back
@@ -281,6 +284,8 @@ class Reconciler:
         actual = self.actual
         scope: set[str] | None = None
         if actual is None or self._version != self.db_version or stale:
+            if remove_orphans(conn):  # left by a delete without its cascade
+                self._version = read_db_version(conn)
             actual = load_actual(conn)
             self.loaded_at = now
         else:

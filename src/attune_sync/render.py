@@ -6,7 +6,8 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from .model import Change, Plan, Problem
+from .model import Change, HeldBack, Plan, Problem
+from .secrets import json_default
 
 _SYMBOL = {"create": "+", "update": "~", "delete": "-"}
 _COLOUR = {"create": "32", "update": "33", "delete": "31", "error": "31", "warning": "35"}
@@ -18,7 +19,9 @@ def _paint(text: str, code: str, colour: bool) -> str:
 
 def show(value: Any) -> str:
     """A value as compact JSON, the way it is stored."""
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(", ", ": "))
+    return json.dumps(
+        value, ensure_ascii=False, sort_keys=True, separators=(", ", ": "), default=json_default
+    )
 
 
 def render_change(change: Change, colour: bool = False) -> list[str]:
@@ -65,14 +68,56 @@ def render_plan(plan: Plan, colour: bool = False) -> str:
     if plan.held_back:
         lines.append("")
         lines.append("Held back (not applied):")
-        for item in plan.held_back:
-            lines.append(f"  ! {item.action} {item.kind} {item.ref}: {item.reason}")
+        lines.extend(render_held_back(plan.held_back))
     lines.extend(render_invalid(plan, colour))
+    lines.extend(render_overrides(plan))
     lines.extend(render_problem(problem, colour) for problem in plan.warnings)
     if not plan.changes and not plan.held_back and not plan.invalid:
         lines.append("No changes: the database matches the packs folder.")
     lines.append(summary(plan))
     return "\n".join(lines)
+
+
+def render_held_back(held: Iterable[HeldBack]) -> list[str]:
+    """One line per hold; holds that share a reason (a mass delete) give it once."""
+    by_reason: dict[str, list[HeldBack]] = {}
+    for item in held:
+        by_reason.setdefault(item.reason, []).append(item)
+    lines = []
+    for reason, items in by_reason.items():
+        if len(items) == 1:
+            [item] = items
+            lines.append(f"  ! {item.action} {item.kind} {item.ref}: {reason}")
+            continue
+        lines.append(f"  ! {len(items)} changes: {reason}")
+        lines.extend(f"      {item.action} {item.kind} {item.ref}" for item in items)
+    return lines
+
+
+def held_back_lines(held: Iterable[HeldBack]) -> list[str]:
+    """One line per reason, for logs and status: a mass delete gives its reason once."""
+    by_reason: dict[str, list[HeldBack]] = {}
+    for item in held:
+        by_reason.setdefault(item.reason, []).append(item)
+    return [
+        f"held back {', '.join(f'{i.action} {i.kind} {i.ref}' for i in items)}: {reason}"
+        for reason, items in by_reason.items()
+    ]
+
+
+def render_overrides(plan: Plan) -> list[str]:
+    """API overrides of `enabled` that the sync keeps, and those the files end."""
+    lines = []
+    if plan.overrides_kept:
+        lines += [
+            "",
+            "Overrides kept (set through the API; `attune-sync override clear` ends one):",
+        ]
+        lines += [f"  = {override.describe()}" for override in plan.overrides_kept]
+    if plan.ended_overrides:
+        lines += ["", "Overrides ended (the file changed `enabled`, so the file applies):"]
+        lines += [f"  - {kind} {ref}" for kind, ref in plan.ended_overrides]
+    return lines
 
 
 def render_invalid(plan: Plan, colour: bool = False) -> list[str]:
@@ -97,6 +142,8 @@ def plan_json(plan: Plan, **extra: Any) -> dict[str, Any]:
             for pack in plan.invalid
         ],
         "warnings": [problem.as_json() for problem in plan.warnings],
+        "overrides": [override.as_json() for override in plan.overrides_kept],
+        "ended_overrides": [{"kind": kind, "ref": ref} for kind, ref in plan.ended_overrides],
         "summary": {
             "create": plan.count("create"),
             "update": plan.count("update"),
@@ -119,4 +166,4 @@ def problems_json(problems: Iterable[Problem], **extra: Any) -> dict[str, Any]:
 
 
 def dumps(document: dict[str, Any]) -> str:
-    return json.dumps(document, ensure_ascii=False, indent=2, sort_keys=False)
+    return json.dumps(document, ensure_ascii=False, indent=2, sort_keys=False, default=json_default)

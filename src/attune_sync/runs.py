@@ -105,4 +105,5 @@ def plan_details(plan: Plan) -> dict[str, Any]:
             {"action": change.action, "kind": change.kind, "ref": change.ref}
             for change in plan.changes[:MAX_CHANGES_IN_DETAILS]
         ],
+        "overrides": [override.as_json() for override in plan.overrides_kept],
     }

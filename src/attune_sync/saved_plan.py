@@ -30,9 +30,9 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from .db.apply import apply_plan
-from .db.engine import for_reading
 from .db.history import record_summary
 from .db.locks import take_write_lock
+from .db.reading import ReadOnlyDatabase
 from .db.state import load_actual, read_db_version
 from .model import ActualState, DesiredState, Plan
 from .outcome import RunOutcome
@@ -68,7 +68,8 @@ class Fingerprint:
     invalid: dict[str, str]
     """Invalid pack folder to a digest of its problems."""
     tree: str
-    db_version: int
+    db_version: int | None
+    """None when the database had no attune-sync tables yet."""
     rows: str
 
     def as_json(self) -> dict[str, Any]:
@@ -97,7 +98,7 @@ def rows_digest(actual: ActualState) -> str:
     return _digest(actual)
 
 
-def fingerprint(desired: DesiredState, actual: ActualState, db_version: int) -> Fingerprint:
+def fingerprint(desired: DesiredState, actual: ActualState, db_version: int | None) -> Fingerprint:
     packs = {ref: bundle.content_hash for ref, bundle in desired.packs.items()}
     invalid = {
         pack.folder: _digest([problem.as_json() for problem in pack.problems])
@@ -114,15 +115,23 @@ def plan_document(plan: Plan) -> dict[str, Any]:
 
 
 def make_saved_plan(
-    engine: Engine, root: str, options: PlanOptions | None = None
+    database: ReadOnlyDatabase, root: str, options: PlanOptions | None = None
 ) -> tuple[Plan, dict[str, Any]]:
-    """The plan a sync would apply now, and the plan file's content. Changes nothing."""
+    """The plan a sync would apply now, and the plan file's content. Changes nothing.
+
+    `database` is opened read-only (`db.reading.open_for_reading`), as `diff` opens it.
+    """
     options = options or PlanOptions()
     desired = read_tree(root)
-    with engine.connect() as conn:
-        reading = for_reading(conn)
-        version = read_db_version(reading)
-        actual = load_actual(reading)
+    version: int | None = None
+    if database.engine is None:
+        # No attune-sync tables yet: no counter; the rows digest (of an empty database)
+        # alone tells the apply, which creates the tables, whether anything moved.
+        actual = database.load_actual()
+    else:
+        with database.connect() as conn:
+            version = read_db_version(conn)
+            actual = load_actual(conn)
     plan = make_plan(desired, actual, options)
     document = {
         "format": FORMAT,
@@ -207,7 +216,7 @@ def tree_moved(saved: dict[str, Any], now: Fingerprint) -> list[str]:
 
 def database_moved(saved: dict[str, Any], now: Fingerprint) -> list[str]:
     reasons = []
-    if saved.get("db_version") != now.db_version:
+    if saved.get("db_version") is not None and saved.get("db_version") != now.db_version:
         reasons.append(
             f"the database was written since the plan (change counter "
             f"{saved.get('db_version')} → {now.db_version})"
@@ -218,9 +227,18 @@ def database_moved(saved: dict[str, Any], now: Fingerprint) -> list[str]:
 
 
 def apply_saved(
-    engine: Engine, root: str, document: dict[str, Any], revision: str | None = None
+    engine: Engine,
+    root: str,
+    document: dict[str, Any],
+    revision: str | None = None,
+    *,
+    fresh: bool = False,
 ) -> RunOutcome:
-    """Apply the saved plan in one transaction, or raise StalePlan and change nothing."""
+    """Apply the saved plan in one transaction, or raise StalePlan and change nothing.
+
+    `fresh`: the plan was made against a database without attune-sync's tables, which this
+    apply just created; there is no earlier state to compare, only the plan itself.
+    """
     started_at = datetime.now(UTC)
     clock = time.perf_counter()
     options = saved_options(document)
@@ -230,7 +248,7 @@ def apply_saved(
     with engine.begin() as conn:
         # The same write lock as every apply: then read, so the check sees what is committed.
         take_write_lock(conn)
-        plan = _checked_plan(conn, desired, document, options)
+        plan = _checked_plan(conn, desired, document, options, fresh)
         applied = apply_plan(conn, plan, now=started_at)
         summary = RunSummary.of_plan(plan)
         saved = {**summary.details, "saved_plan": document["fingerprint"].get("tree")}
@@ -241,13 +259,17 @@ def apply_saved(
 
 
 def _checked_plan(
-    conn: Connection, desired: DesiredState, document: dict[str, Any], options: PlanOptions
+    conn: Connection,
+    desired: DesiredState,
+    document: dict[str, Any],
+    options: PlanOptions,
+    fresh: bool,
 ) -> Plan:
     version = read_db_version(conn)
     actual = load_actual(conn)
     now = fingerprint(desired, actual, version)
     saved = document["fingerprint"]
-    reasons = tree_moved(saved, now) + database_moved(saved, now)
+    reasons = tree_moved(saved, now) + ([] if fresh else database_moved(saved, now))
     if reasons:
         raise StalePlan(reasons)
     plan = make_plan(desired, actual, options)

@@ -19,6 +19,7 @@ import referencing.exceptions
 
 from .documents import locate_problem
 from .flatschema import as_json_schema
+from .guards import adoption_problems
 from .model import (
     COMPONENT_KINDS,
     ActualState,
@@ -40,20 +41,33 @@ class Settled:
     warnings: list[Problem] = field(default_factory=list)
 
 
-def settle(desired: DesiredState, actual: ActualState, *, database: bool = True) -> Settled:
-    """Settle `desired` against `actual`; `database` says whether `actual` came from one."""
+def settle(
+    desired: DesiredState,
+    actual: ActualState,
+    *,
+    database: bool = True,
+    held: Collection[str] = (),
+    adopt: bool = False,
+) -> Settled:
+    """Settle `desired` against `actual`; `database` says whether `actual` came from one.
+
+    `held`: packs whose delete a guard held back; they stay, so their components remain
+    usable. Unless `adopt`, a folder declaring the ref of a pack made outside attune-sync is
+    invalid (`guards.adoption_problems`).
+    """
     valid = dict(desired.packs)
     invalid = list(desired.invalid)
     dropped: dict[str, list[Problem]] = {}
     """Warnings of packs made invalid here: still reported."""
     while True:
-        kept = kept_pack_refs(invalid, actual)
+        kept = kept_pack_refs(invalid, actual) | set(held)
         world = _World.of(valid, kept, actual)
         world.database = database
         failed: list[InvalidPack] = []
         warnings: list[Problem] = []
         for ref in sorted(valid):
-            problems = _reference_problems(valid[ref], valid, kept, world, actual)
+            problems = adoption_problems(valid[ref], actual, adopt)
+            problems += _reference_problems(valid[ref], valid, kept, world, actual)
             errors = [p for p in problems if p.severity == "error"]
             if errors:
                 failed.append(InvalidPack(valid[ref].folder, ref, tuple(errors)))
@@ -265,8 +279,11 @@ def _missing(
     if row is None:
         why = " in the packs folder" + (" or the database" if world.database else "")
     else:
+        # Its delete is then held back, since what uses it stays (invalid): say so here too,
+        # so this message and the plan's held-back line tell one story.
         why = (
-            f" after this run: its pack {row.values.get('pack_ref')!r} is being removed or changed"
+            f" in the packs folder: pack {row.values.get('pack_ref')!r} no longer declares it "
+            "(its delete is held back while it is used here)"
         )
     return [
         Problem(

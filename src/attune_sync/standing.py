@@ -38,6 +38,10 @@ def pack_standing(
         entry.setdefault("held_back", []).append(
             {key: item[key] for key in ("action", "kind", "ref", "reason") if key in item}
         )
+    for override in details.get("overrides", []):
+        # API overrides of `enabled` the run kept: shown beside the pack's standing.
+        owner = owning_pack(str(override["ref"]), packs.keys(), str(override["kind"]))
+        packs.setdefault(owner, {"state": IN_SYNC}).setdefault("overrides", []).append(override)
     return dict(sorted(packs.items()))
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, inspect
 
 from .db.history import has_history, managed_packs
+from .db.overrides import load_overrides
 from .db.runs import recent_runs
 from .runs import COMMITTED_RESULTS
 from .standing import pack_standing
@@ -29,9 +30,16 @@ def read_status(conn: Connection, limit: int = 10) -> dict[str, Any] | None:
     current_error = (
         (last.get("details") or {}).get("error") if last and last["result"] == "failed" else None
     )
+    # Overrides as the database holds them now (one set after the last run included).
+    overrides = (
+        [o.as_json() for o in load_overrides(conn).values()]
+        if inspect(conn).has_table("sync_override")
+        else []
+    )
     return {
         "runs": [_run_json(run) for run in runs],
         "packs": packs,
+        "overrides": overrides,
         "last_run_failed": current_error,
     }
 
@@ -53,6 +61,8 @@ def _run_json(run: dict[str, Any]) -> dict[str, Any]:
         "held_back": run["held_back"],
         "invalid": run["invalid"],
         "error": (run.get("details") or {}).get("error"),
+        # Identical runs that changed nothing share a row (db.runs); absent before 0004.
+        "run_count": run.get("run_count", 1),
     }
 
 
@@ -69,6 +79,8 @@ def render_status(status: dict[str, Any]) -> str:
             extra += f", {run['held_back']} held back"
         if run["invalid"]:
             extra += f", {run['invalid']} invalid"
+        if run["run_count"] > 1:
+            extra += f" (x{run['run_count']}, until {(run['finished_at'] or '')[:19]}Z)"
         if run["error"]:
             extra += f": {run['error']}"
         lines.append(f"  {when}Z  {revision:<12}  {run['result']:<9} {counts}{extra}")
@@ -88,6 +100,15 @@ def render_status(status: dict[str, Any]) -> str:
             lines.extend(
                 f"      {item['action']} {item['kind']} {item['ref']}: {item['reason']}"
                 for item in info.get("held_back", [])
+            )
+    if status.get("overrides"):
+        lines.append("")
+        lines.append("Overrides set through the API (kept by every sync until cleared):")
+        for item in status["overrides"]:
+            state = "enabled" if item["enabled"] else "disabled"
+            lines.append(
+                f"  {item['kind']} {item['ref']}: {state} by {item['set_by']} at "
+                f"{item['set_at']} (the file says enabled: {str(item['file_enabled']).lower()})"
             )
     if status["last_run_failed"]:
         lines.append("")

@@ -27,6 +27,7 @@ from .settle import settle
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from .db.reading import ReadOnlyDatabase
     from .model import Plan
     from .outcome import LockTaker, RunOutcome
 
@@ -42,13 +43,16 @@ class Validation:
         return [p for pack in self.invalid for p in pack.problems] + self.warnings
 
 
-def validate(root: str, actual: ActualState, *, database: bool = True) -> Validation:
+def validate(
+    root: str, actual: ActualState, *, database: bool = True, adopt: bool = False
+) -> Validation:
     """Read and settle the tree; refs may resolve to what `actual` holds.
 
     `database` says whether `actual` came from one (problems then say "or the database").
+    `adopt`: a folder naming a pack made outside attune-sync is fine (apply --adopt takes it).
     """
     desired = read_tree(root)
-    settled = settle(desired, actual, database=database)
+    settled = settle(desired, actual, database=database, adopt=adopt)
     return Validation(settled.valid, settled.invalid, desired.warnings + settled.warnings)
 
 
@@ -59,6 +63,18 @@ def plan(engine: Engine, root: str, options: PlanOptions | None = None) -> Plan:
     # read_tree, not Reconciler.read: a one-shot read needs no cache, and keeping the
     # collector paused (then freezing what survives) is for a long-lived process.
     return Reconciler(engine, root, options or PlanOptions()).plan(read_tree(root))
+
+
+def plan_read_only(
+    database: ReadOnlyDatabase, root: str, options: PlanOptions | None = None
+) -> Plan:
+    """`plan` against a database opened by `db.reading.open_for_reading`: nothing is created
+    or migrated, a database without attune-sync's tables plans as empty, and one whose older
+    schema cannot be read says that `apply` upgrades it."""
+    from .planner import make_plan
+
+    # What Reconciler.plan does, with the database's own read: its errors name an old schema.
+    return make_plan(read_tree(root), database.load_actual(), options or PlanOptions())
 
 
 def apply(

@@ -12,11 +12,10 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 
-from sqlalchemy import Engine
-
 from . import render, render_ci, render_markdown, saved_plan
 from .db.engine import DatabaseError, make_engine, mask_url
 from .db.migrate import upgrade
+from .db.reading import ReadOnlyDatabase, open_for_reading
 from .model import InvalidPack, Plan, Problem
 from .planner import PlanOptions
 from .reader import TreeChanged, TreeUnreadable
@@ -58,23 +57,33 @@ def print_plan(plan: Plan) -> None:
     print(render_markdown.render_markdown(plan), end="")
 
 
-def diff_saving(engine: Engine, packs_dir: str, out: str, options: PlanOptions) -> Plan:
+def diff_saving(database: ReadOnlyDatabase, packs_dir: str, out: str, options: PlanOptions) -> Plan:
     """`diff --out PLAN`: plan, write the plan file, return the plan for the usual output."""
-    plan, document = saved_plan.make_saved_plan(engine, packs_dir, options)
+    plan, document = saved_plan.make_saved_plan(database, packs_dir, options)
     saved_plan.write_plan_file(out, document)
     return plan
 
 
 def apply_saved_plan(
-    plan_file: str, packs_dir: str, database: str, output: str, colour: bool
+    plan_file: str,
+    packs_dir: str,
+    database: str,
+    output: str,
+    colour: bool,
+    schema: str | None = None,
 ) -> int:
     """`apply --plan PLAN`: exit 0/2/3 like apply; 1 when refused or failed."""
     try:
         document = saved_plan.read_plan_file(plan_file)
-        engine = make_engine(database)
+        fresh = document["fingerprint"].get("db_version") is None
+        if fresh and _has_tables(database, schema):
+            raise saved_plan.StalePlan(
+                ["the database had no attune-sync tables when the plan was made and has now"]
+            )
+        engine = make_engine(database, schema=schema)
         try:
             upgrade(engine)
-            outcome = saved_plan.apply_saved(engine, packs_dir, document)
+            outcome = saved_plan.apply_saved(engine, packs_dir, document, fresh=fresh)
         finally:
             engine.dispose()
     except (
@@ -112,3 +121,11 @@ def _fail(output: str, message: str) -> int:
     else:
         print(f"error: {message}", file=sys.stderr)
     return EXIT_REFUSED
+
+
+def _has_tables(database: str, schema: str | None) -> bool:
+    probe = open_for_reading(database, schema=schema)
+    try:
+        return probe.engine is not None
+    finally:
+        probe.dispose()

@@ -7,8 +7,12 @@ YAML 1.2 core-schema scalars, so only ``true``/``false`` are booleans and only p
 numbers are numbers; anything else stays the string the author wrote. Where a field then
 has the wrong type, validation says so and shows how to quote it.
 
-Line numbers are not tracked while loading, which keeps the common path as fast as
-libyaml allows: `locate` re-reads a file's node tree only when a problem must be reported.
+Values are converted from libyaml's node tree, which keeps every node's line and column:
+the last file's tree is kept, so `locate` places all of a file's problems from the one
+parse (looking keys up through a per-mapping index), never by parsing again per problem.
+Documents are bounded before conversion: `MAX_NODES` values after alias expansion and
+`MAX_DEPTH` levels of nesting, so nothing downstream (schema checks, masking, hashing,
+the database driver) ever meets a value deep enough to exhaust Python's stack.
 """
 
 from __future__ import annotations
@@ -16,11 +20,15 @@ from __future__ import annotations
 import math
 import re
 import sys
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
+
+from .yamlerrors import YamlProblem as YamlProblem
+from .yamlerrors import encoding_problem, syntax_problem
 
 try:  # libyaml is part of every PyYAML wheel; the pure-Python loader is only a fallback.
     from yaml import CSafeLoader as _BaseLoader
@@ -33,25 +41,8 @@ MAX_FILE_BYTES = 1024 * 1024
 MAX_NODES = 100_000
 """Values in one document after aliases are expanded; stops billion-laughs documents."""
 
-
-class YamlProblem(Exception):
-    """A file that cannot be read as one YAML mapping."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        line: int | None = None,
-        column: int | None = None,
-        field: str | None = None,
-        hint: str | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.line = line
-        self.column = column
-        self.field = field
-        self.hint = hint
+MAX_DEPTH = 64
+"""Levels of nested mappings and lists in one document; no pack file needs more."""
 
 
 def _core_schema_resolvers() -> dict[Any, list[tuple[str, re.Pattern[str]]]]:
@@ -113,7 +104,7 @@ class _Converter:
 
     Replaces PyYAML's generic constructor, which costs more than libyaml's parsing itself:
     pack files only ever hold JSON values, so the conversion is a direct walk. An aliased
-    node is converted once and shared, as PyYAML does; `_count_nodes` bounds the expansion.
+    node is converted once and shared, as PyYAML does; `_check_size` bounds the expansion.
     """
 
     def __init__(self) -> None:
@@ -127,13 +118,13 @@ class _Converter:
             return self.scalar(node)
         if isinstance(node, yaml.MappingNode):
             if node.tag != _MAP:
-                raise _Unsupported(f"the tag {node.tag!r} is not supported", node)
+                raise _Unsupported(f"the tag {_short(node.tag)!r} is not supported", node)
             mapping: dict[str, Any] = {}
             self.done[id(node)] = mapping
             self.fill(mapping, node)
             return mapping
         if node.tag != _SEQ:
-            raise _Unsupported(f"the tag {node.tag!r} is not supported", node)
+            raise _Unsupported(f"the tag {_short(node.tag)!r} is not supported", node)
         items: list[Any] = []
         self.done[id(node)] = items
         items.extend(self.value(item) for item in node.value)
@@ -153,7 +144,7 @@ class _Converter:
             if "\x00" in key:
                 raise _Unsupported("the key contains a NUL character", key_node)
             if key in mapping:
-                raise DuplicateKeyError(key, key_node.start_mark)
+                raise DuplicateKeyError(_short(key), key_node.start_mark)
             mapping[key] = self.value(value_node)
         for source in merged:  # YAML merge keys: explicit keys win over merged ones
             for key, value in self.value(source).items():
@@ -189,18 +180,23 @@ class _Converter:
                     )
                 return number
         except ValueError:
-            raise _Unsupported(f"{text!r} is not a number", node) from None
+            raise _Unsupported(f"{_short(text)!r} is not a number", node) from None
         if tag == _BOOL:
             if text.lower() in ("true", "false"):
                 return text.lower() == "true"
-            raise _Unsupported(f"{text!r} is not true or false", node)
+            raise _Unsupported(f"{_short(text)!r} is not true or false", node)
         if tag == _NULL:
             return None
         raise _Unsupported(
-            f"the tag {tag!r} is not supported",
+            f"the tag {_short(tag)!r} is not supported",
             node,
             hint="pack files hold JSON values: strings, numbers, true/false, null, lists, maps",
         )
+
+
+def _short(text: str, limit: int = 40) -> str:
+    """An excerpt for an error message: the value may be long, or a secret."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class DuplicateKeyError(yaml.MarkedYAMLError):
@@ -212,29 +208,57 @@ class DuplicateKeyError(yaml.MarkedYAMLError):
 MAX_DEPTH_HINT = "flatten the document; nothing in a pack file needs that much nesting"
 
 
-def _load(text: bytes | str) -> Any:
+def _compose(text: bytes | str) -> yaml.Node | None:
     loader = StrictLoader(text)
     try:
-        node = loader.get_single_node()
+        node: yaml.Node | None = loader.get_single_node()
     finally:
         loader.dispose()
-    return _Converter().value(node) if node is not None else None
+    return node
 
 
-def _count_nodes(value: Any, budget: int) -> int:
-    """Walk the loaded value the way serialising it would, giving up past `budget`."""
-    stack = [value]
+def _check_size(root: yaml.Node) -> None:
+    """Refuse a tree too large (after aliases) or too deep, before converting any of it."""
+    stack: list[tuple[yaml.Node, int]] = [(root, 1)]
     seen = 0
     while stack:
-        item = stack.pop()
+        node, depth = stack.pop()
         seen += 1
-        if seen > budget:
-            return seen
-        if isinstance(item, dict):
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return seen
+        if seen > MAX_NODES:
+            raise _Unsupported(
+                f"the document expands to more than {MAX_NODES:,} values (through aliases)",
+                root,
+                hint="remove the anchors and aliases that repeat large parts of the document",
+            )
+        if isinstance(node, yaml.ScalarNode):
+            continue
+        if depth > MAX_DEPTH:
+            raise _Unsupported(
+                f"the document is nested more than {MAX_DEPTH} levels deep", node, MAX_DEPTH_HINT
+            )
+        if isinstance(node, yaml.MappingNode):
+            stack.extend((value, depth + 1) for _, value in node.value)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((item, depth + 1) for item in node.value)
+
+
+class _LastTree(threading.local):
+    """The node tree of the last file parsed on this thread, for `locate`."""
+
+    text: bytes | str | None = None
+    node: yaml.Node | None = None
+
+
+_last = _LastTree()
+
+
+def _load(text: bytes | str) -> Any:
+    node = _compose(text)
+    _last.text, _last.node = text, node
+    if node is None:
+        return None
+    _check_size(node)
+    return _Converter().value(node)
 
 
 def parse(text: bytes | str) -> Any:
@@ -265,23 +289,13 @@ def parse(text: bytes | str) -> Any:
             hint="each key may appear once in a mapping; remove or merge the repeated one",
         ) from None
     except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        problem = " ".join(part for part in (error.context, error.problem) if part)
-        raise YamlProblem(
-            f"invalid YAML: {problem or error}",
-            line=mark.line + 1 if mark else None,
-            column=mark.column + 1 if mark else None,
-            hint="check indentation and quoting near this line",
-        ) from None
+        raise syntax_problem(text, error) from None
+    except yaml.reader.ReaderError as error:
+        raise encoding_problem(text, error.position, error.reason) from None
     except yaml.YAMLError as error:
         raise YamlProblem(f"invalid YAML: {error}") from None
     except UnicodeDecodeError as error:
-        raise YamlProblem(f"not UTF-8 text: {error.reason} at byte {error.start}") from None
-    if _count_nodes(value, MAX_NODES) > MAX_NODES:
-        raise YamlProblem(
-            f"the document expands to more than {MAX_NODES:,} values (through aliases)",
-            hint="remove the anchors and aliases that repeat large parts of the document",
-        )
+        raise encoding_problem(text, error.start, error.reason) from None
     return value
 
 
@@ -296,25 +310,33 @@ class Location:
     """The scalar exactly as written, when the location is a scalar."""
 
 
-def locate(text: bytes | str, path: Sequence[str | int]) -> Location | None:
+def locate(
+    text: bytes | str, path: Sequence[str | int], *, at_key: bool = False
+) -> Location | None:
     """Find where the value at `path` (mapping keys and list indexes) was written.
 
     Falls back to the deepest ancestor that exists, so a missing key points at its mapping.
-    Only called on the error path, so composing the node tree again is affordable.
+    `at_key` points at the last key itself rather than its value (an unknown key). Reuses
+    the node tree of the last `parse` of the same text on this thread.
     """
-    try:
-        node: yaml.Node | None = yaml.compose(text, Loader=StrictLoader)
-    except yaml.YAMLError:
-        return None
+    if _last.text is not text and _last.text != text:
+        try:
+            _last.text, _last.node = text, _compose(text)
+        except yaml.YAMLError:
+            _last.text, _last.node = None, None
+            return None
+    node = _last.node
     if node is None:
         return None
     found = _mark(node)
-    for step in path:
+    for index, step in enumerate(path):
         child = _child(node, step)
         if child is None:
             break
         key_node, node = child
-        if isinstance(node, yaml.ScalarNode):
+        if at_key and index == len(path) - 1:
+            found = Location(key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+        elif isinstance(node, yaml.ScalarNode):
             found = _mark(node)
         else:
             found = Location(key_node.start_mark.line + 1, key_node.start_mark.column + 1)
@@ -328,12 +350,22 @@ def _mark(node: yaml.Node) -> Location:
     return Location(node.start_mark.line + 1, node.start_mark.column + 1, source)
 
 
+_KEY_INDEX = "_attune_sync_keys"
+
+
 def _child(node: yaml.Node, step: str | int) -> tuple[yaml.Node, yaml.Node] | None:
     if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            if isinstance(key_node, yaml.ScalarNode) and key_node.value == str(step):
-                return key_node, value_node
-    elif (
+        # Indexed once per mapping: a file with thousands of problems in one mapping must
+        # not scan it once per problem.
+        index: dict[str, tuple[yaml.Node, yaml.Node]] | None = getattr(node, _KEY_INDEX, None)
+        if index is None:
+            index = {}
+            for key_node, value_node in node.value:
+                if isinstance(key_node, yaml.ScalarNode):
+                    index.setdefault(str(key_node.value), (key_node, value_node))
+            setattr(node, _KEY_INDEX, index)
+        return index.get(str(step))
+    if (
         isinstance(node, yaml.SequenceNode)
         and isinstance(step, int)
         and 0 <= step < len(node.value)

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import inspect, select
+from sqlalchemy.engine import make_url
 
 from attune_sync.cli import main
 from attune_sync.db import schema as t
@@ -40,5 +41,21 @@ def rows(db_url: str, table: str) -> dict[str, dict[str, Any]]:
         with engine.connect() as conn:
             tab = getattr(t, table)
             return {row.ref: dict(row._mapping) for row in conn.execute(select(tab))}
+    finally:
+        engine.dispose()
+
+
+def assert_untouched(db_url: str) -> None:
+    """Nothing was created: no SQLite file, no PostgreSQL table or schema beyond the default."""
+    url = make_url(db_url)
+    if url.get_backend_name() == "sqlite":
+        assert not Path(str(url.database)).exists()
+        return
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            inspector = inspect(conn)
+            assert inspector.get_table_names() == []
+            assert set(inspector.get_schema_names()) == {"public", "information_schema"}
     finally:
         engine.dispose()

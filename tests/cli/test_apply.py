@@ -248,7 +248,12 @@ def test_unmanaged_pack_adopted_and_unmanaged_others_kept(
     finally:
         engine.dispose()
     shutil.rmtree(root / "b")
+    # Adoption is asked for: without --adopt the pack is a clash and is left alone.
     code, out = run(capsys, "apply", str(root), "--database", db_url)
+    assert code == 2
+    assert "pack 'a' already exists in the database and was not made by attune-sync" in out
+    assert rows_managed(db_url) == {}
+    code, out = run(capsys, "apply", str(root), "--database", db_url, "--adopt")
     assert code == 0
     assert "~ pack a  (adopted:" in out
     assert sorted(rows(db_url, "pack")) == ["a", "b"]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from cli.helpers import copy_bundled, rows, run, run_json
+from cli.helpers import assert_untouched, copy_bundled, rows, run, run_json
 from core.trees import pack_doc, trigger_doc, write_tree
 
 
@@ -23,7 +23,8 @@ def test_diff_on_empty_db_lists_every_object(
     assert "+ trigger core.manual" in lines
     assert "+ sensor monitoring.disk_space" in lines
     assert lines[-1] == "Plan: 32 to add, 0 to change, 0 to destroy."
-    assert rows(db_url, "pack") == {}
+    # A diff never writes: not even the schema (issue 10), let alone a row.
+    assert_untouched(db_url)
 
 
 def test_diff_json_on_empty_db(
@@ -124,7 +125,8 @@ def test_diff_with_invalid_pack_exits_2(
     assert "+ pack a" in out
     assert "✗ pack 'b' in b/ is invalid and stays as it is:" in out
     assert (
-        "b/pack.yaml:4:8: error: lable: unknown field 'lable' (hint: did you mean `label`?)" in out
+        # Issue 10: an unknown key's column points at the key (it pointed at the value).
+        "b/pack.yaml:4:1: error: lable: unknown field 'lable' (hint: did you mean `label`?)" in out
     )
 
 

@@ -31,7 +31,7 @@ from attune_sync.db.engine import make_engine
 from attune_sync.db.migrate import upgrade
 from attune_sync.db.state import load_actual
 from attune_sync.model import ActualState, Plan
-from attune_sync.planner import json_equal, make_plan
+from attune_sync.planner import PlanOptions, json_equal, make_plan
 from attune_sync.reader import read_tree
 from attune_sync.reconciler import Reconciler
 from attune_sync.sync import sync
@@ -409,6 +409,11 @@ def seen(state: ActualState) -> dict[str, Any]:
 # --------------------------------------------------------------------------- the property
 
 
+# Steps may empty a pack of its components or add a folder for a pack someone else
+# inserted: this property is about incremental runs, not the guards, so both are allowed.
+ADOPT = PlanOptions(adopt=True, allow_mass_delete=True)
+
+
 @pytest.fixture
 def full_url(db_url: str, tmp_path: Path) -> Iterator[str]:
     """A second fresh database on the same backend, for the full runs."""
@@ -457,9 +462,9 @@ def test_incremental_runs_end_where_full_runs_end(
         root = Path(tmp) / "packs"
         files = render(start, frozenset())
         publish(root, {}, files)
-        reconciler = Reconciler(incremental, str(root))
+        reconciler = Reconciler(incremental, str(root), ADOPT)
         assert reconciler.run().in_sync
-        assert sync(full, str(root)).in_sync
+        assert sync(full, str(root), ADOPT).in_sync
         for number, step in enumerate(steps, 1):
             where = f"step {number}: {step.edit}, foreign {step.foreign}, hinted {step.hinted}"
             if step.foreign is not None:
@@ -470,7 +475,7 @@ def test_incremental_runs_end_where_full_runs_end(
             files = new_files
 
             ours = reconciler.run(changed if step.hinted else None)
-            theirs = sync(full, str(root))
+            theirs = sync(full, str(root), ADOPT)
 
             assert plan_of(ours.plan) == plan_of(theirs.plan), where
             assert ours.plan.held_back == [], where
@@ -479,7 +484,7 @@ def test_incremental_runs_end_where_full_runs_end(
             mine, reference = load(incremental), load(full)
             assert content(mine) == content(reference), where
             assert seen(mine) == expected(step), where
-            after = make_plan(read_tree(root), mine)
+            after = make_plan(read_tree(root), mine, ADOPT)
             assert (after.changes, after.held_back, after.bookkeeping) == ([], [], {}), where
             if reconciler.actual is not None:
                 assert_same_state(reconciler.actual, mine)

@@ -207,3 +207,18 @@ def test_a_group_registers_subcommands_with_required_arguments(
         parser.parse_args(["override", "clear"])
     assert stopped.value.code == 64
     assert "REF" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["diff", "apply", "watch", "status"])
+def test_adopt_is_off_unless_asked(monkeypatch: pytest.MonkeyPatch, command: str) -> None:
+    assert parse([command])[2].options.adopt is False
+    assert parse([command, "--adopt"])[2].options.adopt is True
+    monkeypatch.setenv("ATTUNE_SYNC_ADOPT", "yes")
+    assert parse([command])[2].options.adopt is True
+
+
+def test_a_bad_adopt_variable_is_a_usage_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ATTUNE_SYNC_ADOPT", "ture")
+    assert "ATTUNE_SYNC_ADOPT" in usage_error(capsys, ["apply"])

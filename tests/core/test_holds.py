@@ -93,12 +93,45 @@ def test_components_are_deleted_users_first() -> None:
     state = _state()
     state.rules["a.r"] = _row("a.r", pack_ref="a", trigger_ref="a.t", action_ref="a.act")
     state.sensors["a.s"] = _row("a.s", pack_ref="a", runtime_ref="a.rt", trigger_refs=["a.t"])
-    plan = make_plan(_desired("a", "b"), state)
+    # Pack a loses all its components: allowed explicitly (issue 10's emptied-pack guard).
+    plan = make_plan(_desired("a", "b"), state, PlanOptions(allow_mass_delete=True))
     assert [(c.kind, c.ref) for c in plan.changes] == [
         ("rule", "a.r"),
         ("sensor", "a.s"),
         ("action", "a.act"),
         ("trigger", "a.t"),
         ("runtime", "a.rt"),
+    ]
+    assert plan.held_back == []
+
+
+def test_a_scoped_plan_updates_an_unchanged_pack_whose_action_loses_its_runtime() -> None:
+    from attune_sync.desired import ActionSpec
+
+    state = _state()
+    state.actions["b.act"] = _row(
+        "b.act",
+        pack_ref="b",
+        label="B",
+        description=None,
+        runtime_ref="a.rt",
+        entrypoint=None,
+        param_schema=None,
+        out_schema=None,
+        parameter_delivery="stdin",
+        parameter_format="json",
+        output_format="text",
+        workflow_file=None,
+    )
+    b = _bundle("b")
+    b.actions["b.act"] = ActionSpec("b.act", "b", "B", runtime_ref="a.rt")
+    desired = DesiredState(root="/packs", packs={"b": b})
+    # Only pack a's folder changed (it is gone): b is unchanged on disk, yet its action's
+    # runtime no longer resolves, so b is compared too and the runtime delete can go ahead.
+    plan = make_plan(desired, state, PlanOptions(allow_mass_delete=True), scope={"a"})
+    assert [(c.action, c.kind, c.ref) for c in plan.changes] == [
+        ("update", "action", "b.act"),
+        ("delete", "pack", "a"),
+        ("delete", "runtime", "a.rt"),
     ]
     assert plan.held_back == []

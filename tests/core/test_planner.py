@@ -14,12 +14,14 @@ from attune_sync.model import (
     ManagedInfo,
     PackBundle,
     PackSpec,
+    Plan,
     Problem,
     SensorSpec,
     TriggerSpec,
 )
 from attune_sync.planner import PlanOptions, json_equal, make_plan
-from attune_sync.schemas import SECRET_MASK
+from attune_sync.render import render_plan
+from attune_sync.secrets import SECRET_MASK, Secret, masked
 
 RUNTIMES = {"shell": 1, "python3": 2}
 _ids = iter(range(1000, 100000))
@@ -92,7 +94,7 @@ def actual_of(*bundles: PackBundle, unmanaged: tuple[str, ...] = ()) -> ActualSt
             },
         )
         if p.ref not in unmanaged:
-            state.managed[p.ref] = ManagedInfo(b.folder, b.content_hash)
+            state.managed[p.ref] = ManagedInfo(b.folder, b.content_hash, b.sources())
         for t in b.triggers.values():
             state.triggers[t.ref] = ActualObject(
                 next(_ids),
@@ -217,8 +219,19 @@ def test_unmanaged_pack_is_never_deleted() -> None:
     assert plan.held_back == []
 
 
-def test_tree_pack_existing_unmanaged_is_adopted() -> None:
+def test_tree_pack_existing_unmanaged_is_a_clash_without_adopt() -> None:
     plan = make_plan(desired(A), actual_of(A, unmanaged=("a",)))
+    assert plan.changes == []
+    [invalid] = plan.invalid
+    assert (invalid.folder, invalid.ref) == ("a", "a")
+    [problem] = invalid.problems
+    assert problem.field == "ref"
+    assert "not made by attune-sync" in problem.message
+    assert "--adopt" in (problem.hint or "")
+
+
+def test_tree_pack_existing_unmanaged_is_adopted() -> None:
+    plan = make_plan(desired(A), actual_of(A, unmanaged=("a",)), PlanOptions(adopt=True))
     [change] = plan.changes
     assert (change.action, change.kind, change.ref, change.adopt) == ("update", "pack", "a", True)
     assert change.fields == ()
@@ -363,8 +376,73 @@ def test_deleting_below_the_share_is_allowed() -> None:
 
 
 def test_deleting_exactly_the_share_is_allowed() -> None:
+    # Packs without components: half the packs is also exactly half the managed objects.
+    e, f = bundle("e"), bundle("f")
+    plan = make_plan(desired(C, D), actual_of(e, f, C, D))
+    assert summary(plan) == [("delete", "pack", "e"), ("delete", "pack", "f")]
+
+
+def test_deleting_half_the_packs_but_most_objects_is_refused() -> None:
+    # a and b are half the packs but 6 of the 8 managed objects (with their components).
     plan = make_plan(desired(C, D), actual_of(A, B, C, D))
-    assert summary(plan) == [("delete", "pack", "a"), ("delete", "pack", "b")]
+    assert plan.changes == []
+    assert sorted(h.ref for h in plan.held_back) == ["a", "b"]
+    assert {h.code for h in plan.held_back} == {"mass_delete"}
+    assert "6 of the 8 managed objects" in plan.held_back[0].reason
+
+
+def test_component_folders_gone_holds_every_component_delete() -> None:
+    # A sparse checkout: every pack.yaml is there, no triggers/ or sensors/ folder is.
+    many = [bundle(f"p{i}", [trigger(f"p{i}", "t")]) for i in range(6)]
+    bare = [bundle(f"p{i}") for i in range(6)]
+    plan = make_plan(desired(*bare), actual_of(*many), PlanOptions(max_delete_share=0.4))
+    assert plan.changes == []
+    assert sorted(h.ref for h in plan.held_back) == [f"p{i}.t" for i in range(6)]
+    assert {h.code for h in plan.held_back} == {"mass_delete"}
+    assert "6 of the 12 managed objects" in plan.held_back[0].reason
+    allowed = make_plan(
+        desired(*bare), actual_of(*many), PlanOptions(allow_mass_delete=True, max_delete_share=0.4)
+    )
+    assert len(allowed.changes) == 6
+    # With several components each, every pack is held as emptied.
+    full = [
+        bundle(f"p{i}", [trigger(f"p{i}", "t")], [sensor(f"p{i}", "s", f"p{i}.t")])
+        for i in range(6)
+    ]
+    plan = make_plan(desired(*bare), actual_of(*full))
+    assert plan.changes == []
+    assert len(plan.held_back) == 12
+    assert {h.code for h in plan.held_back} == {"pack_emptied"}
+
+
+def test_a_pack_losing_all_its_components_is_held() -> None:
+    bare_a = bundle("a")
+    plan = make_plan(desired(bare_a, B, C, D, bundle("e"), bundle("f")), actual_of(A, B, C, D))
+    assert summary(plan) == [("create", "pack", "e"), ("create", "pack", "f")]
+    assert sorted((h.kind, h.ref) for h in plan.held_back) == [
+        ("sensor", "a.s1"),
+        ("trigger", "a.t1"),
+        ("trigger", "a.t2"),
+    ]
+    assert {h.code for h in plan.held_back} == {"pack_emptied"}
+    assert "all 3 components of pack 'a'" in plan.held_back[0].reason
+    allowed = make_plan(desired(bare_a, B, C, D), actual_of(A, B, C, D), PlanOptions(True))
+    assert len(allowed.changes) == 3
+
+
+def test_a_pack_losing_its_only_component_is_not_held() -> None:
+    plan = make_plan(desired(A, bundle("b"), C, D), actual_of(A, B, C, D))
+    assert summary(plan) == [("delete", "trigger", "b.t")]
+    assert plan.held_back == []
+
+
+def test_mass_delete_held_pack_keeps_its_triggers_usable() -> None:
+    # u's sensor uses a.t1; a's folder and most others are gone: a's delete is held, so u
+    # stays valid instead of being told a.t1 is being removed.
+    user = bundle("u", sensors=[sensor("u", "s", "a.t1")])
+    plan = make_plan(desired(user), actual_of(A, B, C, D, user))
+    assert plan.invalid == []
+    assert {h.ref for h in plan.held_back} == {"a", "b", "c", "d"}
 
 
 def test_allow_mass_delete_permits_it() -> None:
@@ -394,18 +472,29 @@ def test_ordering_creates_then_deletes_reversed() -> None:
 
 
 def test_secret_config_is_masked_in_changes_but_kept_in_values() -> None:
+    # Issue 7 item 9: one copy, with the secret wrapped, instead of masked and raw copies.
     schema = {"type": "object", "properties": {"key": {"type": "string", "secret": True}}}
     old = bundle("s", conf_schema=schema, config={"key": "old-secret", "region": "eu"})
     new = bundle("s", conf_schema=schema, config={"key": "new-secret", "region": "us"})
     [create] = make_plan(desired(new), ActualState(runtimes=dict(RUNTIMES))).changes
-    assert {f.field: f.new for f in create.fields}["config"] == {"key": SECRET_MASK, "region": "us"}
+    shown = {f.field: f.new for f in create.fields}["config"]
+    assert masked(shown) == {"key": SECRET_MASK, "region": "us"}
     assert create.values is not None
-    assert create.values["config"]["key"] == "new-secret"
+    assert create.values["config"] == {"key": Secret("new-secret"), "region": "us"}
+    assert create.written_values()["config"]["key"] == "new-secret"
+    assert "new-secret" not in repr(create) + str(create.values) + f"{create.values}"
     [update] = make_plan(desired(new), actual_of(old)).changes
     [config] = [f for f in update.fields if f.field == "config"]
-    assert config.old == {"key": SECRET_MASK, "region": "eu"}
-    assert config.new == {"key": SECRET_MASK, "region": "us"}
+    assert masked(config.old) == {"key": SECRET_MASK, "region": "eu"}
+    assert masked(config.new) == {"key": SECRET_MASK, "region": "us"}
     assert "secret" not in repr(update.as_json()).replace("'secret': True", "")
+    assert "secret" not in render_plan(Plan(changes=[update])).replace('"secret": true', "")
+
+
+def test_a_secret_equal_to_the_database_is_no_change() -> None:
+    schema = {"type": "object", "properties": {"key": {"type": "string", "secret": True}}}
+    same = bundle("s", conf_schema=schema, config={"key": "k", "region": "eu"})
+    assert make_plan(desired(same), actual_of(same)).is_empty
 
 
 @pytest.mark.parametrize(
@@ -487,3 +576,29 @@ def test_pack_delete_held_back_when_a_staying_rule_uses_its_actions() -> None:
     assert (held.kind, held.ref) == ("pack", "a")
     assert held.reason == "its actions: still used by rule 'api.rule', which stays"
     assert plan.changes == []
+
+
+def test_a_held_trigger_and_the_sensor_using_it_tell_one_story() -> None:
+    user = bundle("u", sensors=[sensor("u", "s", "a.t2")])
+    smaller = bundle("a", [trigger("a", "t1")], [sensor("a", "s1", "a.t1")])
+    plan = make_plan(desired(smaller, user), actual_of(A, user))
+    [held] = plan.held_back
+    assert (held.ref, held.code) == ("a.t2", "still_used")
+    [problem] = plan.invalid[0].problems
+    assert "being removed" not in problem.message
+    assert "pack 'a' no longer declares it" in problem.message
+    assert "its delete is held back while it is used here" in problem.message
+
+
+def test_held_back_json_carries_the_code() -> None:
+    plan = make_plan(desired(), actual_of(A, B))
+    assert [h.as_json()["code"] for h in plan.held_back] == ["mass_delete", "mass_delete"]
+
+
+def test_a_folder_that_now_declares_another_ref_and_settles_invalid_keeps_its_pack() -> None:
+    # Folder a used to hold pack a; it now declares a2, whose sensor needs a missing trigger.
+    renamed = bundle("a2", sensors=[sensor("a2", "s", "nowhere.t")], folder="a")
+    plan = make_plan(desired(renamed, B, C, D), actual_of(A, B, C, D))
+    assert [pack.ref for pack in plan.invalid] == ["a2"]
+    assert plan.changes == []
+    assert plan.held_back == []

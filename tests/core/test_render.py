@@ -99,3 +99,38 @@ def test_problems_json_and_problem_render() -> None:
     assert problems_json(problems[1:])["valid"] is True
     assert render_problem(problems[0]) == "a/pack.yaml:1:2: error: bad"
     assert Problem("a", "m", line=4).location() == "a:4"
+
+
+def test_a_reason_shared_by_many_holds_is_printed_once() -> None:
+    reason = "would delete 3 of 4 managed packs (75%, over the 50% limit); check"
+    other = "still used by sensor 'c.s', which stays"
+    plan = Plan(
+        held_back=[
+            HeldBack("delete", "pack", "a", reason, "mass_delete"),
+            HeldBack("delete", "pack", "b", reason, "mass_delete"),
+            HeldBack("delete", "pack", "d", reason, "mass_delete"),
+            HeldBack("delete", "trigger", "x.t", other, "still_used"),
+        ]
+    )
+    text = render_plan(plan)
+    assert text.count(reason) == 1
+    assert "  ! 3 changes: " + reason in text
+    assert "      delete pack b" in text
+    assert f"  ! delete trigger x.t: {other}" in text
+
+
+def test_held_back_lines_give_a_shared_reason_once() -> None:
+    from attune_sync.render import held_back_lines
+
+    reason = "would delete 2 of 2 managed packs (100%, over the 50% limit); check"
+    lines = held_back_lines(
+        [
+            HeldBack("delete", "pack", "a", reason, "mass_delete"),
+            HeldBack("delete", "pack", "b", reason, "mass_delete"),
+            HeldBack("delete", "trigger", "c.t", "still used by rule 'r', which stays"),
+        ]
+    )
+    assert lines == [
+        f"held back delete pack a, delete pack b: {reason}",
+        "held back delete trigger c.t: still used by rule 'r', which stays",
+    ]

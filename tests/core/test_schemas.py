@@ -116,8 +116,11 @@ def test_remote_ref_in_file_is_a_problem_without_network(no_network: None) -> No
 
 
 def test_remote_schema_dialect_is_not_fetched(no_network: None) -> None:
+    # Issue 10 changes this: an unknown $schema is an error (it used to pass unchecked).
     schema = {"$schema": "https://example.com/meta.json", "type": "object"}
-    assert schema_issues(schema, ("param_schema",)) == []
+    [issue] = schema_issues(schema, ("param_schema",))
+    assert issue.path == ("param_schema", "$schema")
+    assert "unknown $schema" in issue.message
 
 
 def test_local_ref_works() -> None:

@@ -76,3 +76,26 @@ def test_unreachable_database(capsys: pytest.CaptureFixture[str]) -> None:
     url = "postgresql://postgres@127.0.0.1:1/nothing"
     assert main(["status", "--database", url]) == 2
     assert "cannot connect" in capsys.readouterr().err
+
+
+def test_repeated_idle_runs_show_as_one_line(
+    tmp_path: Path, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    packs = tmp_path / "packs"
+    write_pack(packs / "alpha", "alpha", {"one": "One"})
+    for _ in range(4):
+        _synced(packs, db_url)
+    assert main(["status", "--database", db_url, "--output", "json"]) == 0
+    runs = json.loads(capsys.readouterr().out)["runs"]
+    assert [(run["result"], run["run_count"]) for run in runs] == [("noop", 3), ("applied", 1)]
+    assert main(["status", "--database", db_url]) == 0
+    assert "noop      +0 ~0 -0 (x3, until " in capsys.readouterr().out
+
+
+def test_status_creates_no_database_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    database = tmp_path / "never.db"
+    assert main(["status", "--database", f"sqlite:///{database}"]) == 2
+    assert "no sync has run" in capsys.readouterr().err
+    assert not database.exists()

@@ -14,7 +14,13 @@ from sqlalchemy import Engine, inspect, select, text
 
 from attune_sync.db import schema as t
 from attune_sync.db.engine import make_engine
-from attune_sync.db.migrate import current_revision, downgrade, head_revision, upgrade
+from attune_sync.db.migrate import (
+    current_revision,
+    downgrade,
+    head_revision,
+    known_revisions,
+    upgrade,
+)
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 ALL_TABLES = {
@@ -22,14 +28,17 @@ ALL_TABLES = {
     "pack",
     "trigger",
     "sensor",
+    "sync_override",
     "sensor_trigger",
     "action",
     "rule",
     "sync_managed_pack",
     "sync_run",
     "sync_db_version",
+    "sync_change",
     "alembic_version",
 }
+HEAD = head_revision()
 
 
 def test_upgrade_creates_every_table_and_the_builtin_runtimes(engine: Engine) -> None:
@@ -37,7 +46,8 @@ def test_upgrade_creates_every_table_and_the_builtin_runtimes(engine: Engine) ->
     with engine.connect() as conn:
         runtimes = dict(conn.execute(select(t.runtime.c.ref, t.runtime.c.id)).all())
     assert runtimes == t.BUILTIN_RUNTIMES == {"shell": 1, "python3": 2, "nodejs": 3, "native": 4}
-    assert current_revision(engine) == head_revision() == "0003"
+    assert current_revision(engine) == HEAD
+    assert "0004" in known_revisions()
 
 
 def test_migrated_schema_matches_the_schema_module(engine: Engine) -> None:
@@ -54,7 +64,7 @@ def test_upgrade_twice_is_a_noop(engine: Engine) -> None:
         refs = conn.execute(select(t.runtime.c.ref).order_by(t.runtime.c.id)).scalars().all()
         versions = conn.execute(text("SELECT version_num FROM alembic_version")).all()
     assert refs == ["shell", "python3", "nodejs", "native", "custom"]
-    assert versions == [("0003",)]
+    assert versions == [(HEAD,)]
 
 
 def test_runtime_created_after_seeding_gets_a_fresh_id(engine: Engine) -> None:
@@ -71,7 +81,7 @@ def test_fresh_database_has_no_revision(db_url: str) -> None:
     try:
         assert current_revision(engine) is None
         upgrade(engine)
-        assert current_revision(engine) == "0003"
+        assert current_revision(engine) == HEAD
         downgrade(engine, "base")
         assert current_revision(engine) is None
         assert set(inspect(engine).get_table_names()) == {"alembic_version"}
@@ -117,7 +127,7 @@ def test_processes_starting_at_once_all_upgrade_cleanly(db_url: str) -> None:
 
     engine = make_engine(db_url)
     try:
-        assert current_revision(engine) == "0003"
+        assert current_revision(engine) == HEAD
         with engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM runtime")).scalar_one() == 4
             assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar_one() == 1
@@ -178,3 +188,18 @@ def test_an_apply_counts_its_own_writes_once(engine: Engine) -> None:
         conn.execute(t.pack.update().where(t.pack.c.ref == "a").values(label="by hand"))
     with engine.begin() as conn:
         assert read_db_version(conn) > before + 1  # someone else's write is counted
+
+
+def test_sqlite_tables_keep_autoincrement_after_every_migration(sqlite_url: str) -> None:
+    # Ids of deleted rows are never reused (as with PostgreSQL's sequences); a batch rebuild
+    # of a table in a migration would silently drop AUTOINCREMENT.
+    engine = make_engine(sqlite_url)
+    try:
+        upgrade(engine)
+        with engine.connect() as conn:
+            tables = dict(conn.exec_driver_sql("SELECT name, sql FROM sqlite_master").all())
+        for name, table in t.metadata.tables.items():
+            if table.dialect_options["sqlite"]["autoincrement"]:
+                assert "AUTOINCREMENT" in tables[name], name
+    finally:
+        engine.dispose()

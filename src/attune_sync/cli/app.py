@@ -13,6 +13,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn
 
+from ..api.commands import OVERRIDE, SERVE
 from . import apply, diff, schema, status, validate, watch, workflow
 from .command import USAGE, Command, CommandGroup
 from .options import UsageError, Values, add_option, resolve
@@ -24,6 +25,8 @@ COMMANDS: tuple[Command | CommandGroup, ...] = (
     watch.COMMAND,
     status.COMMAND,
     schema.COMMAND,
+    SERVE,
+    OVERRIDE,
     workflow.COMPLETION,
 )
 

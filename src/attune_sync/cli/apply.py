@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..db.settings import DEFAULT_HISTORY_LIMIT
 from .command import USAGE, USAGE_MEANING, Command, ExitCode
 from .common import CommonSettings, colour, fail, plan_options
+from .database import HISTORY_LIMIT
 from .options import COMMON, GUARDS, Values
 from .workflow import PLAN
 
@@ -21,12 +23,14 @@ class ApplyExit(ExitCode):
     APPLIED = 0, "the database now equals the folder"
     FAILED = (
         1,
-        (
-            "nothing applied: an error, rolled back (folder unreadable, database down, …), "
-            "or --plan refused as stale"
-        ),
+        "nothing applied: an error, rolled back (folder unreadable, database down, …), "
+        "or --plan refused as stale",
     )
-    INVALID_LEFT = 2, "applied, but invalid packs were left as they are"
+    INVALID_LEFT = (
+        2,
+        "applied, but invalid packs were left as they are; or nothing applied: the database "
+        "was migrated by a newer attune-sync",
+    )
     HELD_BACK = 3, "applied, but some deletes were held back"
     USAGE_ERROR = USAGE, USAGE_MEANING
 
@@ -36,6 +40,7 @@ class ApplySettings:
     common: CommonSettings
     database: str
     options: PlanOptions
+    history_limit: int = DEFAULT_HISTORY_LIMIT
     plan: str | None = None
     """workflow: apply exactly this saved plan (saved_plan.py)."""
 
@@ -45,12 +50,13 @@ class ApplySettings:
             CommonSettings.from_values(values),
             str(values["database"]),
             plan_options(values),
+            int(values["history_limit"]),
             values["plan"],
         )
 
 
 def run(settings: ApplySettings) -> int:
-    from ..db.engine import DatabaseError, make_engine
+    from ..db.engine import DatabaseError, DatabaseTooNew, make_engine
     from ..db.migrate import upgrade
     from ..reader import TreeChanged, TreeUnreadable
 
@@ -60,15 +66,26 @@ def run(settings: ApplySettings) -> int:
 
         common = settings.common
         return apply_saved_plan(
-            settings.plan, common.packs_dir, settings.database, output, colour()
+            settings.plan,
+            common.packs_dir,
+            settings.database,
+            output,
+            colour(),
+            schema=common.db_schema,
         )
     try:
-        engine = make_engine(settings.database)
+        engine = make_engine(
+            settings.database,
+            schema=settings.common.db_schema,
+            history_limit=settings.history_limit,
+        )
     except DatabaseError as error:
         return fail(output, f"{error}; nothing was applied", ApplyExit.FAILED)
     try:
         upgrade(engine)
         outcome = _sync(engine, settings)
+    except DatabaseTooNew as error:
+        return fail(output, f"{error}; nothing was applied", ApplyExit.INVALID_LEFT)
     except (TreeUnreadable, TreeChanged, DatabaseError) as error:
         return fail(output, f"{error}; nothing was applied", ApplyExit.FAILED)
     except _ApplyFailed as failed:
@@ -128,7 +145,7 @@ def _print_outcome(outcome: RunOutcome, settings: ApplySettings) -> None:
 COMMAND = Command(
     name="apply",
     summary="make the database equal to the packs folder",
-    options=(*COMMON, *GUARDS, PLAN),
+    options=(*COMMON, *GUARDS, HISTORY_LIMIT, PLAN),
     exits=ApplyExit,
     settings=ApplySettings.from_values,
     run=run,

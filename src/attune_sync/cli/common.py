@@ -11,6 +11,7 @@ from ..terminal import wants_colour
 from .options import UsageError, Values
 
 if TYPE_CHECKING:
+    from ..db.reading import ReadOnlyDatabase
     from ..planner import PlanOptions
 
 PACK_FILES = ("pack.yaml", "pack.yml")
@@ -23,6 +24,8 @@ class CommonSettings:
     """PACKS_DIR came from the command line or the environment, not the default."""
     database: str | None
     output: str
+    db_schema: str | None = None
+    """PostgreSQL schema of attune-sync's tables (--db-schema); None: the default one."""
 
     @classmethod
     def from_values(cls, values: Values, *, reads_packs: bool = True) -> CommonSettings:
@@ -35,6 +38,7 @@ class CommonSettings:
             packs_dir_given=values.given("packs_dir"),
             database=values["database"],
             output=str(values["output"]),
+            db_schema=values["db_schema"],
         )
 
 
@@ -62,7 +66,14 @@ def plan_options(values: Values) -> PlanOptions:
     return PlanOptions(
         allow_mass_delete=bool(values["allow_mass_delete"]),
         max_delete_share=float(values["max_delete_share"]),
+        adopt=bool(values["adopt"]),
     )
+
+
+def note(database: ReadOnlyDatabase) -> None:
+    """Say on standard error why a database reads as empty, or is read as it is."""
+    if database.note:
+        print(f"note: {database.note} (database {database.url})", file=sys.stderr)
 
 
 def colour() -> bool:

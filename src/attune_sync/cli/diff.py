@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .command import USAGE, USAGE_MEANING, Command, ExitCode
-from .common import CommonSettings, colour, fail, plan_options
+from .common import CommonSettings, colour, fail, note, plan_options
 from .options import COMMON, GUARDS, OUTPUT, Values
 from .workflow import CI_FORMATS, DIFF_OUTPUT, OUT
 
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 class DiffExit(ExitCode):
     IN_SYNC = 0, "in sync"
     CHANGES_PENDING = 1, "changes pending"
-    TROUBLE = 2, "an invalid pack, or an error (folder unreadable, database down)"
+    TROUBLE = 2, "an invalid pack, or an error (folder unreadable, database down or refused)"
     USAGE_ERROR = USAGE, USAGE_MEANING
 
 
@@ -41,37 +41,41 @@ class DiffSettings:
 
 def run(settings: DiffSettings) -> int:
     from .. import render
-    from ..db.engine import DatabaseError, make_engine
-    from ..db.migrate import upgrade
+    from ..db.engine import DatabaseError
+    from ..db.reading import open_for_reading
     from ..reader import TreeChanged, TreeUnreadable
     from ..saved_plan import PlanFileError
-    from ..sync import plan as engine_plan
+    from ..sync import plan_read_only
 
     output = settings.common.output
     try:
-        engine = make_engine(settings.database)
+        # Read-only: a diff never creates, migrates or writes anything.
+        database = open_for_reading(settings.database, schema=settings.common.db_schema)
     except DatabaseError as error:
         return fail(output, f"{error}; nothing was compared", DiffExit.TROUBLE)
     try:
-        upgrade(engine)
+        note(database)
         if settings.out:  # workflow: a saved plan (saved_plan.py)
             from ..workflow_cli import diff_saving
 
-            plan = diff_saving(engine, settings.common.packs_dir, settings.out, settings.options)
+            plan = diff_saving(database, settings.common.packs_dir, settings.out, settings.options)
         else:
-            plan = engine_plan(engine, settings.common.packs_dir, settings.options)
+            plan = plan_read_only(database, settings.common.packs_dir, settings.options)
     except (TreeUnreadable, TreeChanged, DatabaseError) as error:
         return fail(output, f"{error}; nothing was compared", DiffExit.TROUBLE)
     except PlanFileError as error:  # workflow: the plan file could not be written
         return fail(output, str(error), DiffExit.TROUBLE)
     finally:
-        engine.dispose()  # a process may run several commands (tests, the API)
+        database.dispose()  # a process may run several commands (tests, the API)
     if output in CI_FORMATS:  # workflow: markdown
         from ..workflow_cli import print_plan
 
         print_plan(plan)
     elif output == "json":
-        print(render.dumps(render.plan_json(plan)))
+        document = render.plan_json(plan)
+        if database.note:  # also on stderr; here for machines reading only stdout
+            document["notes"] = [database.note]
+        print(render.dumps(document))
     else:
         print(render.render_plan(plan, colour()))
     if plan.invalid:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ..db.settings import check_schema_name
 from ..setting_values import choice, parse_log_level, parse_share, parse_switch
 
 DEFAULT_DATABASE_URL = "sqlite:///attune-sync.db"
@@ -170,6 +171,16 @@ DATABASE = Option(
     "SQLAlchemy URL: sqlite:///path.db or postgresql://user@host/db",
     metavar="URL",
 )
+DB_SCHEMA = Option(
+    "db_schema",
+    "--db-schema",
+    "ATTUNE_SYNC_DB_SCHEMA",
+    check_schema_name,
+    None,
+    "PostgreSQL only: the schema for attune-sync's tables, created by apply/watch if "
+    "missing (default: the connection's own)",
+    metavar="NAME",
+)
 OUTPUT = Option(
     "output",
     "--output",
@@ -203,7 +214,8 @@ ALLOW_MASS_DELETE = Option(
     "ATTUNE_SYNC_ALLOW_MASS_DELETE",
     parse_switch,
     False,
-    "allow deleting every managed pack, or more than --max-delete-share of them",
+    "allow deleting every managed pack, more than --max-delete-share of the managed packs or "
+    "objects, or every trigger and sensor of a pack that had several",
     switch=True,
 )
 MAX_DELETE_SHARE = Option(
@@ -212,13 +224,24 @@ MAX_DELETE_SHARE = Option(
     "ATTUNE_SYNC_MAX_DELETE_SHARE",
     parse_share,
     DEFAULT_MAX_DELETE_SHARE,
-    "largest share (0-1) of managed packs one run may delete",
+    "largest share (0-1) of managed packs, and of managed objects, one run may delete",
     metavar="SHARE",
 )
 
-COMMON = (PACKS_DIR, DATABASE, OUTPUT, LOG_FORMAT, LOG_LEVEL)
+ADOPT = Option(
+    "adopt",
+    "--adopt",
+    "ATTUNE_SYNC_ADOPT",
+    parse_switch,
+    False,
+    "take over a pack made outside attune-sync (through the API) when a folder's pack.yaml "
+    "declares its ref; without it that folder is a clash and the pack is left alone",
+    switch=True,
+)
+
+COMMON = (PACKS_DIR, DATABASE, DB_SCHEMA, OUTPUT, LOG_FORMAT, LOG_LEVEL)
 """Every command's options."""
-GUARDS = (ALLOW_MASS_DELETE, MAX_DELETE_SHARE)
+GUARDS = (ALLOW_MASS_DELETE, MAX_DELETE_SHARE, ADOPT)
 """The deletion guard's options, for every command that plans."""
 OFFLINE_DATABASE = replace(
     DATABASE,

@@ -18,8 +18,7 @@ from .common import CommonSettings, plan_options
 from .options import COMMON, GUARDS, Option, Values
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
-
+    from ..db.reading import ReadOnlyDatabase
     from ..model import Plan
     from ..planner import PlanOptions
 
@@ -80,7 +79,8 @@ def run(settings: StatusSettings) -> int:
 def _report(settings: StatusSettings) -> dict[str, Any]:
     from sqlalchemy.exc import SQLAlchemyError
 
-    from ..db.engine import DatabaseError, for_reading, make_engine, mask_url
+    from ..db.engine import DatabaseError, mask_url
+    from ..db.reading import open_for_reading
     from ..status import needs_attention, read_status
 
     missing = missing_sqlite_file(settings.database)
@@ -90,12 +90,17 @@ def _report(settings: StatusSettings) -> dict[str, Any]:
             "(status creates nothing)"
         )
     try:
-        engine = make_engine(settings.database)
+        # Read-only: status never creates a file, a schema or a table, nor migrates.
+        database = open_for_reading(settings.database, schema=settings.common.db_schema)
     except DatabaseError as error:
         raise StatusTrouble(str(error)) from None
     try:
-        with engine.connect() as conn:
-            status = read_status(for_reading(conn), settings.runs)
+        if database.engine is None:
+            raise StatusTrouble(
+                f"no sync has run against this database yet ({mask_url(settings.database)})"
+            )
+        with database.connect() as conn:
+            status = read_status(conn, settings.runs)
         if status is None:
             raise StatusTrouble(
                 f"no sync has run against this database yet ({mask_url(settings.database)})"
@@ -103,14 +108,14 @@ def _report(settings: StatusSettings) -> dict[str, Any]:
         report: dict[str, Any] = {"database": mask_url(settings.database), **status}
         report["needs_attention"] = needs_attention(status)
         if settings.common.packs_dir_given:
-            report["pending"] = _pending(engine, settings.common.packs_dir, settings.options)
+            report["pending"] = _pending(database, settings.common.packs_dir, settings.options)
         return report
     except SQLAlchemyError as error:
         raise StatusTrouble(
             f"cannot read the database {mask_url(settings.database)}: {error}"
         ) from None
     finally:
-        engine.dispose()
+        database.dispose()
 
 
 def missing_sqlite_file(url: str) -> str | None:
@@ -131,12 +136,12 @@ def missing_sqlite_file(url: str) -> str | None:
     return None if Path(database).exists() else database
 
 
-def _pending(engine: Engine, packs_dir: str, options: PlanOptions) -> dict[str, Any]:
+def _pending(database: ReadOnlyDatabase, packs_dir: str, options: PlanOptions) -> dict[str, Any]:
     from ..reader import TreeChanged, TreeUnreadable
-    from ..sync import plan as engine_plan
+    from ..sync import plan_read_only
 
     try:
-        plan = engine_plan(engine, packs_dir, options)
+        plan = plan_read_only(database, packs_dir, options)
     except (TreeUnreadable, TreeChanged) as error:
         raise StatusTrouble(f"{error}; nothing was compared") from None
     return _pending_summary(plan, packs_dir)

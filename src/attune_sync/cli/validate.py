@@ -6,8 +6,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .command import USAGE, USAGE_MEANING, Command, ExitCode
-from .common import CommonSettings, colour, fail
-from .options import LOG_FORMAT, LOG_LEVEL, OFFLINE_DATABASE, PACKS_DIR, Values
+from .common import CommonSettings, colour, fail, note
+from .options import (
+    ADOPT,
+    DB_SCHEMA,
+    LOG_FORMAT,
+    LOG_LEVEL,
+    OFFLINE_DATABASE,
+    PACKS_DIR,
+    Values,
+)
 from .workflow import CI_FORMATS, VALIDATE_OUTPUT
 
 if TYPE_CHECKING:
@@ -17,17 +25,19 @@ if TYPE_CHECKING:
 class ValidateExit(ExitCode):
     VALID = 0, "all packs valid"
     INVALID = 1, "some pack is invalid"
-    TROUBLE = 2, "the packs folder cannot be read, or the database cannot be reached"
+    TROUBLE = 2, "the packs folder cannot be read, or the database cannot be read or is refused"
     USAGE_ERROR = USAGE, USAGE_MEANING
 
 
 @dataclass(frozen=True, slots=True)
 class ValidateSettings:
     common: CommonSettings
+    adopt: bool = False
+    """With --database: a folder naming an API-made pack is fine (apply --adopt takes it)."""
 
     @classmethod
     def from_values(cls, values: Values) -> ValidateSettings:
-        return cls(CommonSettings.from_values(values))
+        return cls(CommonSettings.from_values(values), adopt=bool(values["adopt"]))
 
 
 def run(settings: ValidateSettings) -> int:
@@ -42,8 +52,10 @@ def run(settings: ValidateSettings) -> int:
 
         trouble += (DatabaseError,)
     try:
-        actual = _actual_state(common.database)
-        checked = validate(common.packs_dir, actual, database=bool(common.database))
+        actual = _actual_state(common.database, common.db_schema)
+        checked = validate(
+            common.packs_dir, actual, database=bool(common.database), adopt=settings.adopt
+        )
     except trouble as error:
         return fail(common.output, str(error), ValidateExit.TROUBLE)
     valid, invalid, problems = checked.valid, checked.invalid, checked.problems
@@ -70,30 +82,28 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'s' if n != 1 else ''}"
 
 
-def _actual_state(database: str | None) -> ActualState:
+def _actual_state(database: str | None, schema: str | None) -> ActualState:
     from ..db.schema import BUILTIN_RUNTIMES
     from ..model import ActualState
 
     if not database:
         # What validation assumes without a database: only the built-in runtimes.
         return ActualState(runtimes=dict(BUILTIN_RUNTIMES))
-    from ..db.engine import make_engine
-    from ..db.migrate import upgrade
-    from ..db.state import load_actual
+    from ..db.reading import open_for_reading
 
-    engine = make_engine(database)
+    # Read-only: validate never creates, migrates or writes anything.
+    opened = open_for_reading(database, schema=schema)
     try:
-        upgrade(engine)
-        with engine.connect() as conn:
-            return load_actual(conn)
+        note(opened)
+        return opened.load_actual()
     finally:
-        engine.dispose()
+        opened.dispose()
 
 
 COMMAND = Command(
     name="validate",
     summary="check pack files; no database needed",
-    options=(PACKS_DIR, OFFLINE_DATABASE, VALIDATE_OUTPUT, LOG_FORMAT, LOG_LEVEL),
+    options=(PACKS_DIR, OFFLINE_DATABASE, DB_SCHEMA, VALIDATE_OUTPUT, LOG_FORMAT, LOG_LEVEL, ADOPT),
     exits=ValidateExit,
     settings=ValidateSettings.from_values,
     run=run,

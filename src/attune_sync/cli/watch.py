@@ -14,6 +14,7 @@ from ..setting_values import (
 )
 from .command import USAGE, USAGE_MEANING, Command, ExitCode
 from .common import CommonSettings, plan_options
+from .database import HISTORY_LIMIT
 from .options import COMMON, GUARDS, Option, Values
 
 if TYPE_CHECKING:
@@ -33,7 +34,11 @@ DEFAULT_BACKOFF_MAX_S = 30.0
 class WatchExit(ExitCode):
     STOPPED = 0, "stopped by SIGTERM/SIGINT"
     CRASHED = 1, "the loop crashed, or a cancelled run never returned"
-    TROUBLE = 2, "cannot start: database URL unusable or unreachable, address in use"
+    TROUBLE = (
+        2,
+        "cannot start: database URL unusable or unreachable, address in use, a database "
+        "migrated by a newer attune-sync",
+    )
     USAGE_ERROR = USAGE, USAGE_MEANING
 
 
@@ -130,6 +135,8 @@ def watch_settings(values: Values) -> Settings:
     return Settings(
         packs_dir=common.packs_dir,
         database_url=str(values["database"]),
+        db_schema=common.db_schema,
+        history_limit=int(values["history_limit"]),
         options=plan_options(values),
         quiet_period=int(values["quiet_period"]) / 1000,
         full_sync_interval=float(values["full_sync_interval"]),
@@ -152,7 +159,7 @@ def run(settings: Settings) -> int:
 COMMAND = Command(
     name="watch",
     summary="sync at start, then after every change and every interval (the sidecar)",
-    options=(*COMMON, *GUARDS, *WATCH_OPTIONS),
+    options=(*COMMON, *GUARDS, *WATCH_OPTIONS, HISTORY_LIMIT),
     exits=WatchExit,
     settings=watch_settings,
     run=run,

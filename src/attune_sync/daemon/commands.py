@@ -13,7 +13,7 @@ from types import FrameType
 
 import structlog
 
-from ..db.engine import DatabaseError
+from ..db.engine import DatabaseError, DatabaseTooNew
 from .settings import Settings
 
 log = structlog.get_logger("attune_sync.daemon")
@@ -37,6 +37,9 @@ def run_daemon(settings: Settings, *, crashed: int, trouble: int) -> int:
     def body() -> None:
         try:
             daemon.run()
+        except DatabaseTooNew as error:  # no retry can help; say why in one line
+            failures.append(error)
+            log.error("cannot use the database", error=str(error))
         except BaseException as error:
             failures.append(error)
             log.exception("daemon crashed")
@@ -56,4 +59,6 @@ def run_daemon(settings: Settings, *, crashed: int, trouble: int) -> int:
             log.error("run did not end after cancel; exiting anyway (its transaction dies)")
             sys.stderr.flush()
             os._exit(crashed)
+    if failures and isinstance(failures[0], DatabaseTooNew):
+        return trouble
     return crashed if failures else 0

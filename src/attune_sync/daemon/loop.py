@@ -26,7 +26,7 @@ from typing import Any
 import structlog
 from sqlalchemy import Engine
 
-from ..db.engine import for_reading, make_engine, mask_url
+from ..db.engine import DatabaseTooNew, for_reading, make_engine, mask_url
 from ..db.history import any_committed_run
 from ..db.leadership import Leadership, leadership_for
 from ..db.migrate import upgrade
@@ -54,7 +54,12 @@ class Daemon:
         self.settings = settings
         self._own_engine = engine is None
         # check=False: an unreachable database at start is retried in run(), not fatal.
-        self.engine = engine or make_engine(settings.database_url, check=False)
+        self.engine = engine or make_engine(
+            settings.database_url,
+            check=False,
+            schema=settings.db_schema,
+            history_limit=settings.history_limit,
+        )
         self.metrics = Metrics()
         self.state = DaemonState()
         self.reporter = Reporter(self.metrics, self.state)
@@ -169,6 +174,8 @@ class Daemon:
         if not self._prepared:
             try:
                 upgrade(self.engine)
+            except DatabaseTooNew:
+                raise  # no retry can help: this version must not touch that database
             except Exception as error:
                 self.reporter.database_failed("database not ready (will retry)", error)
                 return self._backoff.next()

@@ -15,6 +15,7 @@ import structlog
 from ..drift import describe
 from ..model import Change, Plan
 from ..outcome import RunOutcome
+from ..render import held_back_lines
 from ..runs import RunResult, plan_details
 from ..standing import pack_standing
 from .metrics import Metrics
@@ -171,7 +172,5 @@ def plan_errors(plan: Plan) -> list[str]:
     errors = [
         f"{pack.folder}: {problem.render()}" for pack in plan.invalid for problem in pack.problems
     ]
-    errors += [
-        f"held back {item.action} {item.kind} {item.ref}: {item.reason}" for item in plan.held_back
-    ]
+    errors += held_back_lines(plan.held_back)  # a mass delete's reason once
     return errors

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ..db.settings import DEFAULT_HISTORY_LIMIT
 from ..planner import PlanOptions
 from ..setting_values import split_listen
 
@@ -31,6 +32,10 @@ class Settings:
     packs_dir: str
     database_url: str
     options: PlanOptions = field(default_factory=PlanOptions)
+    db_schema: str | None = None
+    """PostgreSQL schema of attune-sync's tables (--db-schema); None: the default one."""
+    history_limit: int = DEFAULT_HISTORY_LIMIT
+    """Rows of run history to keep (--history-limit); 0 keeps all."""
     quiet_period: float = DEFAULT_QUIET_PERIOD_MS / 1000
     """Seconds without file events before a run starts (a burst becomes one run)."""
     full_sync_interval: float = DEFAULT_FULL_SYNC_INTERVAL_S

@@ -19,6 +19,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 
 from attune_sync.db import schema as t
+from attune_sync.db.changes import begin_own_writes, end_own_writes
+from attune_sync.db.overrides import end_overrides
 from attune_sync.model import FIELDS_BY_KIND, Action, Change, Kind, ManagedInfo, Plan
 
 _DELETE_CHUNK = 500
@@ -88,7 +90,7 @@ def apply_plan(conn: Connection, plan: Plan, *, now: datetime | None = None) -> 
     applier = _Applier(conn, now)
     result = ApplyResult()
     managed: dict[str, ManagedInfo] = dict(plan.bookkeeping)
-    if not plan.changes and not managed:
+    if not plan.changes and not managed and not plan.ended_overrides:
         return result
     begin_own_writes(conn)
 
@@ -111,29 +113,15 @@ def apply_plan(conn: Connection, plan: Plan, *, now: datetime | None = None) -> 
 
     applier.finish()
     result.bookkeeping = applier.upsert_managed(managed)
+    end_overrides(conn, plan.ended_overrides, deleted=result.count("delete") > 0)
     end_own_writes(conn)
     return result
-
-
-def begin_own_writes(conn: Connection) -> None:
-    """Silence the change counter's triggers for this transaction's writes.
-
-    Other transactions still see the flag down and count their writes; ours are counted
-    once, by `end_own_writes`. Besides saving a counter update per row (per statement on
-    PostgreSQL), this lets the daemon tell its own writes from everybody else's.
-    """
-    conn.execute(update(t.sync_db_version).values(applying=1))
-
-
-def end_own_writes(conn: Connection) -> None:
-    version = t.sync_db_version.c.version
-    conn.execute(update(t.sync_db_version).values(applying=0, version=version + 1))
 
 
 def _bookkeeping(changes: Iterable[Change]) -> Iterator[tuple[str, ManagedInfo]]:
     for change in changes:
         if change.folder is not None and change.content_hash is not None:
-            yield change.ref, ManagedInfo(change.folder, change.content_hash)
+            yield change.ref, ManagedInfo(change.folder, change.content_hash, change.sources)
         elif change.adopt or change.folder is not None or change.content_hash is not None:
             raise ApplyError(f"pack {change.ref!r}: bookkeeping needs both folder and content_hash")
 
@@ -215,7 +203,7 @@ class _Applier:
             )
 
     def _values(self, kind: Kind, change: Change) -> dict[str, Any]:
-        values = dict(change.values or {})
+        values = change.written_values()
         unknown = set(values) - set(FIELDS_BY_KIND[kind])
         if unknown:
             raise ApplyError(f"{kind} {change.ref!r}: unknown fields {sorted(unknown)}")
@@ -342,6 +330,7 @@ class _Applier:
                     "folder": info.folder,
                     "content_hash": info.content_hash,
                     "synced_at": self.now,
+                    "sources": info.sources,
                 }
             )
         table: Table = t.sync_managed_pack
@@ -353,6 +342,7 @@ class _Applier:
                 "folder": stmt.excluded.folder,
                 "content_hash": stmt.excluded.content_hash,
                 "synced_at": stmt.excluded.synced_at,
+                "sources": stmt.excluded.sources,
             },
         )
         self.conn.execute(stmt, rows)

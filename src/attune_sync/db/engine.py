@@ -6,11 +6,14 @@ import json
 import re
 import sqlite3
 import time
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+
+from attune_sync.db.settings import DEFAULT_HISTORY_LIMIT, check_schema_name
 
 DEFAULT_DATABASE_URL = "sqlite:///attune-sync.db"
 """A database file in the current directory."""
@@ -28,6 +31,11 @@ reader that must not wait for a running apply.
 """
 
 _SQLITE_BEGIN_MODES = frozenset({"DEFERRED", "IMMEDIATE", "EXCLUSIVE"})
+
+HISTORY_LIMIT_OPTION = "attune_sync_history_limit"
+"""Execution option: how many `sync_run` rows to keep (see `db.runs`); 0 keeps them all."""
+SCHEMA_OPTION = "attune_sync_schema"
+"""Execution option naming the PostgreSQL schema given to `make_engine` (None: default)."""
 
 
 _ESCAPED_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
@@ -54,6 +62,10 @@ class DatabaseError(Exception):
     def __init__(self, message: str, *, url: str) -> None:
         super().__init__(message)
         self.url = url
+
+
+class DatabaseTooNew(DatabaseError):
+    """The database was migrated by a newer attune-sync: this version must not touch it."""
 
 
 def mask_url(url: str | URL) -> str:
@@ -86,14 +98,37 @@ def normalise_url(url: str) -> URL:
     )
 
 
-def make_engine(url: str, *, check: bool = True, echo: bool = False) -> Engine:
-    """An engine for `url`; with `check`, connect once so a bad URL fails here, readably."""
+def make_engine(
+    url: str,
+    *,
+    check: bool = True,
+    echo: bool = False,
+    read_only: bool = False,
+    schema: str | None = None,
+    history_limit: int = DEFAULT_HISTORY_LIMIT,
+) -> Engine:
+    """An engine for `url`; with `check`, connect once so a bad URL fails here, readably.
+
+    `read_only`: every transaction is read-only and nothing is ever created (SQLite opens
+    the file with ``mode=ro``, so a missing file is an error rather than a new database).
+    `schema`: PostgreSQL only, the schema that holds attune-sync's tables (its search_path).
+    `history_limit` travels as an execution option to `db.runs.record_run`.
+    """
     parsed = normalise_url(url)
+    options: dict[str, Any] = {HISTORY_LIMIT_OPTION: history_limit, SCHEMA_OPTION: schema}
     try:
         if parsed.get_backend_name() == "sqlite":
-            engine = _sqlite_engine(parsed, echo=echo)
+            if schema is not None:
+                raise DatabaseError(
+                    f"--db-schema {schema!r} needs PostgreSQL; {mask_url(url)!r} is SQLite "
+                    "(use another database file instead)",
+                    url=url,
+                )
+            engine = _sqlite_engine(parsed, echo=echo, read_only=read_only, options=options)
         else:
-            engine = _postgresql_engine(parsed, echo=echo)
+            engine = _postgresql_engine(
+                parsed, echo=echo, read_only=read_only, schema=schema, options=options
+            )
     except (ArgumentError, NoSuchModuleError) as exc:
         raise DatabaseError(f"invalid database URL {mask_url(url)!r}: {exc}", url=url) from exc
     if check:
@@ -109,10 +144,26 @@ def make_engine(url: str, *, check: bool = True, echo: bool = False) -> Engine:
     return engine
 
 
-def _postgresql_engine(url: URL, *, echo: bool) -> Engine:
+def _postgresql_engine(
+    url: URL, *, echo: bool, read_only: bool, schema: str | None, options: dict[str, Any]
+) -> Engine:
     connect_args: dict[str, Any] = {"application_name": "attune-sync"}
     if "connect_timeout" not in url.query:
         connect_args["connect_timeout"] = PG_CONNECT_TIMEOUT_S
+    settings = []
+    if schema is not None:
+        # Only that schema: every unqualified name (tables, alembic_version) lands there.
+        settings.append(f"-c search_path={check_schema_name(schema)}")
+    if read_only:
+        settings.append("-c default_transaction_read_only=on")
+    if settings:
+        if "options" in url.query:
+            raise DatabaseError(
+                f"{mask_url(url)!r} sets libpq options itself; drop them to use --db-schema "
+                "or a read-only command",
+                url=url.render_as_string(hide_password=True),
+            )
+        connect_args["options"] = " ".join(settings)
     # pre_ping: a long-running daemon outlives server restarts and idle-connection reapers.
     return create_engine(
         url,
@@ -122,6 +173,7 @@ def _postgresql_engine(url: URL, *, echo: bool) -> Engine:
         connect_args=connect_args,
         json_serializer=dumps_json,
         echo=echo,
+        execution_options=options,
     )
 
 
@@ -143,10 +195,26 @@ def _use_wal(cursor: Any) -> None:
             time.sleep(0.05)
 
 
-def _sqlite_engine(url: URL, *, echo: bool) -> Engine:
-    in_memory = url.database in (None, "", ":memory:") or url.query.get("mode") == "memory"
+def sqlite_in_memory(url: URL) -> bool:
+    return url.database in (None, "", ":memory:") or url.query.get("mode") == "memory"
+
+
+def _sqlite_engine(url: URL, *, echo: bool, read_only: bool, options: dict[str, Any]) -> Engine:
+    in_memory = sqlite_in_memory(url)
+    extra: dict[str, Any] = {}
+    if read_only and not in_memory:
+        # mode=ro: SQLite never creates or writes the file (a missing one fails to open).
+        uri = Path(str(url.database)).absolute().as_uri() + "?mode=ro"
+        extra["creator"] = lambda: sqlite3.connect(uri, uri=True, check_same_thread=False)
     # Bound parameters hold pack config, secrets included: keep them out of error text.
-    engine = create_engine(url, json_serializer=dumps_json, echo=echo, hide_parameters=True)
+    engine = create_engine(
+        url,
+        json_serializer=dumps_json,
+        echo=echo,
+        hide_parameters=True,
+        execution_options=options,
+        **extra,
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -157,7 +225,9 @@ def _sqlite_engine(url: URL, *, echo: bool) -> Engine:
         try:
             cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA foreign_keys = ON")
-            if not in_memory:
+            if read_only:
+                cursor.execute("PRAGMA query_only = ON")
+            elif not in_memory:
                 # WAL lets readers (status, dry runs) proceed while an apply writes.
                 _use_wal(cursor)
                 cursor.execute("PRAGMA synchronous = NORMAL")
@@ -169,7 +239,7 @@ def _sqlite_engine(url: URL, *, echo: bool) -> Engine:
         mode = str(conn.get_execution_options().get(SQLITE_BEGIN_OPTION, "IMMEDIATE")).upper()
         if mode not in _SQLITE_BEGIN_MODES:
             raise ValueError(f"{SQLITE_BEGIN_OPTION} must be one of {sorted(_SQLITE_BEGIN_MODES)}")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        conn.exec_driver_sql("BEGIN DEFERRED" if read_only else f"BEGIN {mode}")
 
     return engine
 

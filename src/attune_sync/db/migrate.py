@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import time
+from functools import cache
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, func, insert, inspect, select
+
+from attune_sync.db import schema as t
+from attune_sync.db.engine import SCHEMA_OPTION, DatabaseError, DatabaseTooNew, mask_url
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 MIGRATION_LOCK_KEY = 0x41_54_54_53_59_4E_43  # "ATTSYNC": any constant all processes share
 """The PostgreSQL advisory lock key that serialises migrations."""
+
+OWN_TABLES = frozenset(t.metadata.tables)
+"""Tables attune-sync creates (besides alembic_version)."""
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -31,10 +39,49 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
+@cache
+def known_revisions() -> frozenset[str]:
+    """Every revision this build of attune-sync ships."""
+    script = ScriptDirectory.from_config(alembic_config())
+    return frozenset(rev.revision for rev in script.walk_revisions())
+
+
 def current_revision(engine: Engine) -> str | None:
     """The revision the database is at; None for a database never migrated."""
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
+
+
+def checked_revision(conn: Connection) -> str | None:
+    """The database's revision (None: no attune-sync schema yet), refusing what is not ours.
+
+    Raises DatabaseTooNew for a revision this build does not know (a newer attune-sync
+    migrated it), and DatabaseError when tables of attune-sync's names exist that it did
+    not create (Attune's own, say), naming them.
+    """
+    url = mask_url(conn.engine.url)
+    names = set(inspect(conn).get_table_names())
+    revision = None
+    if "alembic_version" in names:
+        revision = MigrationContext.configure(conn).get_current_revision()
+    if revision is not None and revision not in known_revisions():
+        raise DatabaseTooNew(
+            f"the database {url!r} is newer than this attune-sync: it is at schema revision "
+            f"{revision!r}, which this version (newest {head_revision()!r}) does not know. "
+            "It was migrated by a newer attune-sync: run that version (or a newer one) "
+            "against it; this one changes nothing there",
+            url=url,
+        )
+    clash = sorted(names & OWN_TABLES)
+    if revision is None and clash:
+        raise DatabaseError(
+            f"the database {url!r} already holds tables named {', '.join(clash)} that "
+            "attune-sync did not create (they may be Attune's own); nothing was changed. "
+            "Give attune-sync a schema of its own with --db-schema NAME "
+            "(ATTUNE_SYNC_DB_SCHEMA), or use another database",
+            url=url,
+        )
+    return revision
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
@@ -44,12 +91,37 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     transaction-scoped advisory lock (released by commit or rollback, so it can never leak
     into the pool the way a session lock can); on SQLite the engine's BEGIN IMMEDIATE takes
     the write lock first. A second process therefore waits, then finds the schema at head
-    and does nothing.
+    and does nothing. A database of a newer attune-sync, or one holding foreign tables of
+    attune-sync's names, is refused before anything is written. The change counter's row
+    is put back if someone removed it.
     """
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(select(func.pg_advisory_xact_lock(MIGRATION_LOCK_KEY)))
+            schema = engine.get_execution_options().get(SCHEMA_OPTION)
+            if schema is not None:
+                # The name was checked by make_engine: lower-case letters, digits and _.
+                conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        checked_revision(conn)
         command.upgrade(alembic_config(conn), revision)
+        if "sync_db_version" in inspect(conn).get_table_names():
+            repair_change_counter(conn)
+
+
+def repair_change_counter(conn: Connection) -> bool:
+    """Put the change counter's row back if it is missing; True when it was.
+
+    Its new value is the current time in microseconds, beyond anything a count of writes
+    reaches, so no process can mistake the repaired counter for one it saw before.
+    """
+    if conn.execute(select(t.sync_db_version.c.id)).first() is not None:
+        return False
+    conn.execute(insert(t.sync_db_version).values(id=1, version=fresh_counter_value(), applying=0))
+    return True
+
+
+def fresh_counter_value() -> int:
+    return time.time_ns() // 1000
 
 
 def downgrade(engine: Engine, revision: str) -> None:

@@ -20,6 +20,7 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -284,6 +285,22 @@ sync_managed_pack = Table(
     Column("folder", Text, nullable=False),
     Column("content_hash", Text, nullable=False),
     Column("synced_at", UTCDateTime(), nullable=False),
+    # "pack" and "<kind>:<ref>" -> the file it was read from, relative to the packs root
+    # (migration 0005): the API names it when it refuses to change a managed object.
+    Column("sources", _json(), nullable=True),
+)
+
+sync_override = Table(
+    "sync_override",
+    metadata,
+    # An enable/disable of a managed trigger or sensor made through the API (migration 0005).
+    # Syncs keep it while the file's `enabled` still equals `file_enabled`.
+    Column("kind", String(16), primary_key=True),
+    Column("ref", String(REF_LENGTH), primary_key=True),
+    Column("enabled", Boolean, nullable=False),
+    Column("file_enabled", Boolean, nullable=False),
+    Column("set_by", String(255), nullable=False),
+    Column("set_at", UTCDateTime(), nullable=False),
 )
 
 sync_db_version = Table(
@@ -294,6 +311,15 @@ sync_db_version = Table(
     Column("version", BigInteger, nullable=False),
     # 1 while attune-sync's own apply runs: the triggers then leave the counting to it.
     Column("applying", Integer, nullable=False),
+)
+
+sync_change = Table(
+    "sync_change",
+    metadata,
+    # PostgreSQL: one row per foreign transaction that wrote the synced tables, keyed by its
+    # transaction id so concurrent writers never touch the same row (migration 0004). A
+    # sync folds them into sync_db_version.version; SQLite bumps that counter directly.
+    Column("txid", BigInteger, primary_key=True, autoincrement=False),
 )
 
 sync_run = Table(
@@ -310,8 +336,16 @@ sync_run = Table(
     Column("held_back", Integer, nullable=False, server_default=text("0")),
     Column("invalid", Integer, nullable=False, server_default=text("0")),
     Column("details", _json(), nullable=True),
+    # Consecutive runs that changed nothing and report the same are one row (db.runs).
+    Column("run_count", Integer, nullable=False, server_default=text("1")),
     **_TABLE_KW,
 )
+
+# The API pages lists in id order (migration 0005): narrow indexes let SQLite reach a deep
+# offset without reading every wide row before it.
+Index("ix_pack_paging", pack.c.id)
+Index("ix_trigger_paging", trigger.c.id, trigger.c.enabled)
+Index("ix_sensor_paging", sensor.c.id, sensor.c.enabled)
 
 TABLES_BY_KIND: dict[str, Table] = {
     "pack": pack,

@@ -8,6 +8,9 @@ from typing import Any
 from sqlalchemy import Connection, Row, func, select
 
 from attune_sync.db import schema as t
+from attune_sync.db.changes import read_db_version as read_db_version
+from attune_sync.db.orphans import find_orphans
+from attune_sync.db.overrides import load_overrides
 from attune_sync.model import (
     ACTION_FIELDS,
     PACK_FIELDS,
@@ -28,25 +31,30 @@ def load_actual(conn: Connection) -> ActualState:
     reading and writing. `*_ref` values come from joins on the foreign keys (the truth Attune
     cascades by), not from the denormalised `*_ref` columns.
     """
+    # Rows a managed pack left behind when deleted without its cascade are not shown: the
+    # apply removes them (db.orphans), so the plan is made as if they were gone already.
+    orphans = find_orphans(conn)
     state = ActualState()
     state.runtimes = dict(conn.execute(select(t.runtime.c.ref, t.runtime.c.id)).all())
     state.packs = _packs(conn)
-    state.triggers = _triggers(conn)
-    state.sensors = _sensors(conn)
-    state.actions = _actions(conn)
-    state.rules = _rules(conn)
+    state.triggers = _without(_triggers(conn), orphans.of("trigger"))
+    state.sensors = _without(_sensors(conn), orphans.of("sensor"))
+    state.actions = _without(_actions(conn), orphans.of("action"))
+    state.rules = _without(_rules(conn), orphans.of("rule"))
     state.runtime_rows = _runtimes(conn)
     state.managed = _managed(conn)
     state.action_counts = _counts_by_pack(conn, t.action)
     state.rule_counts = _counts_by_pack(conn, t.rule)
-    state.rule_trigger_refs = _rule_trigger_refs(conn)
-    state.rule_action_packs = _rule_action_packs(conn)
+    state.rule_trigger_refs = _rule_trigger_refs(conn, orphans.of("rule"))
+    state.rule_action_packs = _rule_action_packs(conn, orphans.of("rule"))
+    state.overrides = load_overrides(conn)
     return state
 
 
-def read_db_version(conn: Connection) -> int:
-    """A number that every write to the synced tables, by anyone, increases."""
-    return int(conn.execute(select(t.sync_db_version.c.version)).scalar_one())
+def _without(rows: dict[str, ActualObject], ids: set[int]) -> dict[str, ActualObject]:
+    if not ids:
+        return rows
+    return {ref: row for ref, row in rows.items() if row.id not in ids}
 
 
 def _values(row: Row[Any], fields: tuple[str, ...]) -> dict[str, Any]:
@@ -184,11 +192,11 @@ def _runtimes(conn: Connection) -> dict[str, ActualObject]:
 
 def _managed(conn: Connection) -> dict[str, ManagedInfo]:
     m = t.sync_managed_pack
-    query = select(t.pack.c.ref, m.c.folder, m.c.content_hash).join(
+    query = select(t.pack.c.ref, m.c.folder, m.c.content_hash, m.c.sources).join(
         t.pack, m.c.pack_id == t.pack.c.id
     )
     return {
-        row.ref: ManagedInfo(folder=row.folder, content_hash=row.content_hash)
+        row.ref: ManagedInfo(folder=row.folder, content_hash=row.content_hash, sources=row.sources)
         for row in conn.execute(query)
     }
 
@@ -202,12 +210,13 @@ def _counts_by_pack(conn: Connection, table: Any) -> dict[str, int]:
     return dict(conn.execute(query).all())
 
 
-def _rule_trigger_refs(conn: Connection) -> dict[str, list[tuple[str, str | None]]]:
+def _rule_trigger_refs(conn: Connection, skip: set[int]) -> dict[str, list[tuple[str, str | None]]]:
     r = t.rule
     query = (
         select(t.trigger.c.ref.label("trigger_ref"), r.c.ref, t.pack.c.ref.label("pack_ref"))
         .join(t.trigger, r.c.trigger == t.trigger.c.id)
         .outerjoin(t.pack, r.c.pack == t.pack.c.id)
+        .where(r.c.id.not_in(skip))
         .order_by(t.trigger.c.ref, r.c.ref)
     )
     found: defaultdict[str, list[tuple[str, str | None]]] = defaultdict(list)
@@ -216,7 +225,7 @@ def _rule_trigger_refs(conn: Connection) -> dict[str, list[tuple[str, str | None
     return dict(found)
 
 
-def _rule_action_packs(conn: Connection) -> dict[str, list[tuple[str, str | None]]]:
+def _rule_action_packs(conn: Connection, skip: set[int]) -> dict[str, list[tuple[str, str | None]]]:
     r = t.rule
     action_pack = t.pack.alias("action_pack")
     rule_pack = t.pack.alias("rule_pack")
@@ -225,6 +234,7 @@ def _rule_action_packs(conn: Connection) -> dict[str, list[tuple[str, str | None
         .join(t.action, r.c.action == t.action.c.id)
         .join(action_pack, t.action.c.pack == action_pack.c.id)
         .outerjoin(rule_pack, r.c.pack == rule_pack.c.id)
+        .where(r.c.id.not_in(skip))
         .order_by(action_pack.c.ref, r.c.ref)
     )
     found: defaultdict[str, list[tuple[str, str | None]]] = defaultdict(list)
