@@ -30,9 +30,9 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from .db.apply import apply_plan
-from .db.engine import for_reading
 from .db.history import record_summary
 from .db.locks import take_write_lock
+from .db.reading import ReadOnlyDatabase
 from .db.state import load_actual, read_db_version
 from .model import ActualState, DesiredState, Plan
 from .outcome import RunOutcome
@@ -69,7 +69,7 @@ class Fingerprint:
     """Invalid pack folder to a digest of its problems."""
     tree: str
     db_version: int | None
-    """None: the database had no attune-sync tables yet (a first apply); the rows decide."""
+    """None when the database had no attune-sync tables yet."""
     rows: str
 
     def as_json(self) -> dict[str, Any]:
@@ -115,26 +115,23 @@ def plan_document(plan: Plan) -> dict[str, Any]:
 
 
 def make_saved_plan(
-    engine: Engine | None,
-    root: str,
-    options: PlanOptions | None = None,
-    empty: ActualState | None = None,
+    database: ReadOnlyDatabase, root: str, options: PlanOptions | None = None
 ) -> tuple[Plan, dict[str, Any]]:
     """The plan a sync would apply now, and the plan file's content. Changes nothing.
 
-    `engine` None: the database has no attune-sync tables yet and reads as `empty`; the
-    apply then checks that it still holds exactly that.
+    `database` is opened read-only (`db.reading.open_for_reading`), as `diff` opens it.
     """
     options = options or PlanOptions()
     desired = read_tree(root)
     version: int | None = None
-    if engine is None:
-        actual = empty if empty is not None else ActualState()
+    if database.engine is None:
+        # No attune-sync tables yet: no counter; the rows digest (of an empty database)
+        # alone tells the apply, which creates the tables, whether anything moved.
+        actual = database.load_actual()
     else:
-        with engine.connect() as conn:
-            reading = for_reading(conn)
-            version = read_db_version(reading)
-            actual = load_actual(reading)
+        with database.connect() as conn:
+            version = read_db_version(conn)
+            actual = load_actual(conn)
     plan = make_plan(desired, actual, options)
     document = {
         "format": FORMAT,
@@ -144,7 +141,6 @@ def make_saved_plan(
         "options": {
             "allow_mass_delete": options.allow_mass_delete,
             "max_delete_share": options.max_delete_share,
-            "adopt": options.adopt,
         },
         "fingerprint": fingerprint(desired, actual, version).as_json(),
         "plan": plan_document(plan),
@@ -195,7 +191,6 @@ def saved_options(document: dict[str, Any]) -> PlanOptions:
     return PlanOptions(
         allow_mass_delete=bool(options.get("allow_mass_delete", False)),
         max_delete_share=float(options.get("max_delete_share", PlanOptions().max_delete_share)),
-        adopt=bool(options.get("adopt", False)),
     )
 
 
@@ -221,8 +216,6 @@ def tree_moved(saved: dict[str, Any], now: Fingerprint) -> list[str]:
 
 def database_moved(saved: dict[str, Any], now: Fingerprint) -> list[str]:
     reasons = []
-    # A plan made before the database had attune-sync's tables has no counter to compare;
-    # the rows it was made from (none but the built-in runtimes) must still be all there is.
     if saved.get("db_version") is not None and saved.get("db_version") != now.db_version:
         reasons.append(
             f"the database was written since the plan (change counter "
@@ -234,9 +227,18 @@ def database_moved(saved: dict[str, Any], now: Fingerprint) -> list[str]:
 
 
 def apply_saved(
-    engine: Engine, root: str, document: dict[str, Any], revision: str | None = None
+    engine: Engine,
+    root: str,
+    document: dict[str, Any],
+    revision: str | None = None,
+    *,
+    fresh: bool = False,
 ) -> RunOutcome:
-    """Apply the saved plan in one transaction, or raise StalePlan and change nothing."""
+    """Apply the saved plan in one transaction, or raise StalePlan and change nothing.
+
+    `fresh`: the plan was made against a database without attune-sync's tables, which this
+    apply just created; there is no earlier state to compare, only the plan itself.
+    """
     started_at = datetime.now(UTC)
     clock = time.perf_counter()
     options = saved_options(document)
@@ -246,7 +248,7 @@ def apply_saved(
     with engine.begin() as conn:
         # The same write lock as every apply: then read, so the check sees what is committed.
         take_write_lock(conn)
-        plan = _checked_plan(conn, desired, document, options)
+        plan = _checked_plan(conn, desired, document, options, fresh)
         applied = apply_plan(conn, plan, now=started_at)
         summary = RunSummary.of_plan(plan)
         saved = {**summary.details, "saved_plan": document["fingerprint"].get("tree")}
@@ -257,13 +259,17 @@ def apply_saved(
 
 
 def _checked_plan(
-    conn: Connection, desired: DesiredState, document: dict[str, Any], options: PlanOptions
+    conn: Connection,
+    desired: DesiredState,
+    document: dict[str, Any],
+    options: PlanOptions,
+    fresh: bool,
 ) -> Plan:
     version = read_db_version(conn)
     actual = load_actual(conn)
     now = fingerprint(desired, actual, version)
     saved = document["fingerprint"]
-    reasons = tree_moved(saved, now) + database_moved(saved, now)
+    reasons = tree_moved(saved, now) + ([] if fresh else database_moved(saved, now))
     if reasons:
         raise StalePlan(reasons)
     plan = make_plan(desired, actual, options)

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from . import render, render_ci, render_markdown, saved_plan
 from .db.engine import DatabaseError, make_engine, mask_url
 from .db.migrate import upgrade
-from .db.reading import ReadOnlyDatabase
+from .db.reading import ReadOnlyDatabase, open_for_reading
 from .db.settings import DEFAULT_HISTORY_LIMIT
 from .model import InvalidPack, Plan, Problem
 from .planner import PlanOptions
@@ -59,13 +59,8 @@ def print_plan(plan: Plan) -> None:
 
 
 def diff_saving(database: ReadOnlyDatabase, packs_dir: str, out: str, options: PlanOptions) -> Plan:
-    """`diff --out PLAN`: plan, write the plan file, return the plan for the usual output.
-
-    Read-only like every diff: a database without attune-sync's tables yet plans as empty,
-    and the saved plan then holds that the database must still be empty when it is applied.
-    """
-    empty = database.load_actual() if database.engine is None else None
-    plan, document = saved_plan.make_saved_plan(database.engine, packs_dir, options, empty)
+    """`diff --out PLAN`: plan, write the plan file, return the plan for the usual output."""
+    plan, document = saved_plan.make_saved_plan(database, packs_dir, options)
     saved_plan.write_plan_file(out, document)
     return plan
 
@@ -76,17 +71,21 @@ def apply_saved_plan(
     database: str,
     output: str,
     colour: bool,
-    *,
     schema: str | None = None,
     history_limit: int = DEFAULT_HISTORY_LIMIT,
 ) -> int:
     """`apply --plan PLAN`: exit 0/2/3 like apply; 1 when refused or failed."""
     try:
         document = saved_plan.read_plan_file(plan_file)
+        fresh = document["fingerprint"].get("db_version") is None
+        if fresh and _has_tables(database, schema):
+            raise saved_plan.StalePlan(
+                ["the database had no attune-sync tables when the plan was made and has now"]
+            )
         engine = make_engine(database, schema=schema, history_limit=history_limit)
         try:
             upgrade(engine)
-            outcome = saved_plan.apply_saved(engine, packs_dir, document)
+            outcome = saved_plan.apply_saved(engine, packs_dir, document, fresh=fresh)
         finally:
             engine.dispose()
     except (
@@ -124,3 +123,11 @@ def _fail(output: str, message: str) -> int:
     else:
         print(f"error: {message}", file=sys.stderr)
     return EXIT_REFUSED
+
+
+def _has_tables(database: str, schema: str | None) -> bool:
+    probe = open_for_reading(database, schema=schema)
+    try:
+        return probe.engine is not None
+    finally:
+        probe.dispose()

@@ -23,10 +23,8 @@ class ApplyExit(ExitCode):
     APPLIED = 0, "the database now equals the folder"
     FAILED = (
         1,
-        (
-            "nothing applied: an error, rolled back (folder unreadable, database down, …), "
-            "or --plan refused as stale"
-        ),
+        "nothing applied: an error, rolled back (folder unreadable, database down, …), "
+        "or --plan refused as stale",
     )
     INVALID_LEFT = (
         2,
