@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from . import flatschema
 from .fieldcheck import normalize
-from .fields import TABLES, FieldIssue, FieldType
+from .fields import TABLES, FieldIssue, FieldType, KindTable
 from .model import Problem
 from .readfs import LOCAL, LocalFileSystem, TreeChanged
 from .yamlload import MAX_FILE_BYTES, YamlProblem, locate, parse
@@ -111,26 +111,52 @@ def check_file(relpath: str, raw: bytes, kind: DocKind, digest: str = "") -> Doc
     table = TABLES[kind]
     issues, canonical = normalize(data, table)
     if canonical is not None:
+        # Issues keep the key as the file wrote it, so fields are matched through `written`.
         written = {table.field(key).name: key for key in data if key in table}
-        broken = {issue.path[0] for issue in issues if issue.path}
-        for field in table:
-            key = written.get(field.name)
-            if field.type == FieldType.SCHEMA and key is not None and key not in broken:
-                issues.extend(flatschema.flat_issues(canonical[field.name], (key,)))
-        # A schema with problems (bad $schema, bad regex) cannot check the config: one error.
-        broken = {issue.path[0] for issue in issues if issue.path}
-        conf_schema, config = canonical.get("conf_schema"), canonical.get("config")
-        if (
-            kind == "pack"
-            and isinstance(config, dict)
-            and isinstance(conf_schema, dict)
-            and not {written.get("config"), written.get("conf_schema")} & broken
-        ):
-            issues.extend(flatschema.config_issues(config, conf_schema))
-        if kind == "runtime" and "versions" not in broken:
-            issues.extend(_version_issues(canonical.get("versions")))
+        issues.extend(_schema_issues(canonical, table, written, _broken(issues)))
+        issues.extend(_cross_issues(kind, canonical, written, _broken(issues)))
     problems = tuple(_located(relpath, raw, issue) for issue in issues)
     return Document(relpath, digest, canonical, problems)
+
+
+def _broken(issues: list[FieldIssue]) -> set[str | int]:
+    """The top-level keys that already have an issue."""
+    return {issue.path[0] for issue in issues if issue.path}
+
+
+def _schema_issues(
+    canonical: dict[str, Any],
+    table: KindTable,
+    written: dict[str, str],
+    broken: set[str | int],
+) -> list[FieldIssue]:
+    issues: list[FieldIssue] = []
+    for rule in table:
+        key = written.get(rule.name)
+        if rule.type == FieldType.SCHEMA and key is not None and key not in broken:
+            issues.extend(flatschema.flat_issues(canonical[rule.name], (key,)))
+    return issues
+
+
+def _cross_issues(
+    kind: DocKind,
+    canonical: dict[str, Any],
+    written: dict[str, str],
+    broken: set[str | int],
+) -> list[FieldIssue]:
+    """Checks across fields: a pack's config against its conf_schema, a runtime's versions."""
+    # A schema with problems (bad $schema, bad regex) cannot check the config: one error.
+    conf_schema, config = canonical.get("conf_schema"), canonical.get("config")
+    if (
+        kind == "pack"
+        and isinstance(config, dict)
+        and isinstance(conf_schema, dict)
+        and not {written.get("config"), written.get("conf_schema")} & broken
+    ):
+        return flatschema.config_issues(config, conf_schema)
+    if kind == "runtime" and "versions" not in broken:
+        return _version_issues(canonical.get("versions"))
+    return []
 
 
 def _version_issues(versions: Any) -> list[FieldIssue]:

@@ -79,16 +79,44 @@ def _read_listed_pack(
     warnings: list[Problem],
     fs: LocalFileSystem,
 ) -> PackBundle | InvalidPack | None:
-    for stray in listing.stray:
-        warnings.append(
+    warnings.extend(_stray_warnings(folder, listing))
+    problems = _listing_problems(folder, listing)
+    if not listing.pack_files:
+        return _without_pack_file(folder, listing, problems)
+    if len(listing.pack_files) > 1:
+        problems.append(
             Problem(
-                f"{folder}/{stray}",
-                "this YAML file is not read",
-                hint="pack files go in pack.yaml and runtimes/, triggers/, actions/, sensors/ "
-                "or rules/ (one level deep)",
-                severity="warning",
+                f"{folder}/pack.yml",
+                "both pack.yaml and pack.yml exist",
+                hint="keep one of them",
             )
         )
+    pack_entry = listing.pack_files[0]
+    pack_path = f"{folder}/{pack_entry.name}"
+    pack_doc = load_document(pack_path, pack_entry, "pack", cache, signatures[pack_path], fs)
+    problems.extend(pack_doc.problems)
+    pack_ref = _pack_ref(pack_doc)
+    digests = [(pack_doc.relpath, pack_doc.digest)]
+    found = _read_components(
+        root, folder, listing, cache, signatures, fs, pack_ref, problems, digests
+    )
+    return _pack_result(folder, pack_doc, pack_ref, found, problems, digests)
+
+
+def _stray_warnings(folder: str, listing: Listing) -> list[Problem]:
+    return [
+        Problem(
+            f"{folder}/{stray}",
+            "this YAML file is not read",
+            hint="pack files go in pack.yaml and runtimes/, triggers/, actions/, sensors/ "
+            "or rules/ (one level deep)",
+            severity="warning",
+        )
+        for stray in listing.stray
+    ]
+
+
+def _listing_problems(folder: str, listing: Listing) -> list[Problem]:
     problems: list[Problem] = [
         Problem(
             f"{folder}/{name}",
@@ -113,44 +141,50 @@ def _read_listed_pack(
         )
         for name in listing.outside
     ]
-    if not listing.pack_files and not set(PACK_FILES) & set(listing.unreadable):
-        if listing.components or listing.misspelt or listing.outside:
-            # Maybe a pack whose pack.yaml was renamed or removed by mistake: never read it
-            # as "every component of this pack was deleted".
-            problems.append(
-                Problem(
-                    folder,
-                    "folder has pack components but no pack.yaml; it stays as it is",
-                    hint="add a pack.yaml with ref, label and description, or remove the "
-                    "folder to delete the pack",
-                )
-            )
-            return InvalidPack(folder, None, tuple(problems))
-        return None
-    if not listing.pack_files:  # pack.yaml is there but cannot be read
+    return problems
+
+
+def _without_pack_file(
+    folder: str, listing: Listing, problems: list[Problem]
+) -> InvalidPack | None:
+    """No readable pack file: invalid, or None when the folder is not a pack at all."""
+    if set(PACK_FILES) & set(listing.unreadable):  # pack.yaml is there but cannot be read
         return InvalidPack(folder, None, tuple(problems))
-    if len(listing.pack_files) > 1:
+    if listing.components or listing.misspelt or listing.outside:
+        # Maybe a pack whose pack.yaml was renamed or removed by mistake: never read it
+        # as "every component of this pack was deleted".
         problems.append(
             Problem(
-                f"{folder}/pack.yml",
-                "both pack.yaml and pack.yml exist",
-                hint="keep one of them",
+                folder,
+                "folder has pack components but no pack.yaml; it stays as it is",
+                hint="add a pack.yaml with ref, label and description, or remove the "
+                "folder to delete the pack",
             )
         )
-    pack_entry = listing.pack_files[0]
-    pack_path = f"{folder}/{pack_entry.name}"
-    pack_doc = load_document(pack_path, pack_entry, "pack", cache, signatures[pack_path], fs)
-    problems.extend(pack_doc.problems)
-    pack_ref = _pack_ref(pack_doc)
+        return InvalidPack(folder, None, tuple(problems))
+    return None
 
+
+def _read_components(
+    root: Path,
+    folder: str,
+    listing: Listing,
+    cache: DocumentCache | None,
+    signatures: dict[str, tuple[int, int, int, int]],
+    fs: LocalFileSystem,
+    pack_ref: str | None,
+    problems: list[Problem],
+    digests: list[tuple[str, str]],
+) -> dict[str, dict[str, Any]]:
+    """Specs by kind and ref; adds each file's problems and digest as it goes."""
     found: dict[str, dict[str, Any]] = {kind: {} for kind in COMPONENT_DIRS.values()}
     sources: dict[str, str] = {}
-    digests = [(pack_doc.relpath, pack_doc.digest)]
     for kind, entry in listing.components:
         relpath = f"{folder}/{kind}s/{entry.name}"
         doc = load_document(relpath, entry, kind, cache, signatures[relpath], fs)
         digests.append((relpath, doc.digest))
         problems.extend(doc.problems)
+        # Every file is still loaded, so its problems are reported even without a pack ref.
         if doc.data is None or doc.problems or pack_ref is None:
             continue
         ref = _component_ref(doc.data, kind, entry.name, pack_ref)
@@ -163,23 +197,23 @@ def _read_listed_pack(
         if isinstance(spec, ActionSpec) and spec.workflow_file is not None:
             problems.extend(_workflow_problems(root / folder, spec, fs))
         found[kind][ref] = spec
+    return found
 
+
+def _pack_result(
+    folder: str,
+    pack_doc: Document,
+    pack_ref: str | None,
+    found: dict[str, dict[str, Any]],
+    problems: list[Problem],
+    digests: list[tuple[str, str]],
+) -> PackBundle | InvalidPack:
     if problems or pack_doc.data is None or pack_ref is None:
         if not problems:  # pragma: no cover - a pack without a ref always has a problem
             problems.append(Problem(pack_doc.relpath, "pack has no ref"))
-        partial = None
-        if pack_doc.data is not None and pack_ref is not None and not pack_doc.problems:
-            partial = PackBundle(
-                pack=pack_spec(pack_doc.data),
-                folder=folder,
-                triggers=found["trigger"],
-                sensors=found["sensor"],
-                content_hash="",
-                actions=found["action"],
-                rules=found["rule"],
-                runtimes=found["runtime"],
-            )
-        return InvalidPack(folder, pack_ref, tuple(problems), partial)
+        return InvalidPack(
+            folder, pack_ref, tuple(problems), _partial_bundle(folder, pack_doc, pack_ref, found)
+        )
     return PackBundle(
         pack=pack_spec(pack_doc.data),
         folder=folder,
@@ -187,6 +221,24 @@ def _read_listed_pack(
         sensors=found["sensor"],
         content_hash=_content_hash(digests),
         pack_file=pack_doc.relpath,
+        actions=found["action"],
+        rules=found["rule"],
+        runtimes=found["runtime"],
+    )
+
+
+def _partial_bundle(
+    folder: str, pack_doc: Document, pack_ref: str | None, found: dict[str, dict[str, Any]]
+) -> PackBundle | None:
+    """What an invalid pack would hold, when its pack file itself is sound."""
+    if pack_doc.data is None or pack_ref is None or pack_doc.problems:
+        return None
+    return PackBundle(
+        pack=pack_spec(pack_doc.data),
+        folder=folder,
+        triggers=found["trigger"],
+        sensors=found["sensor"],
+        content_hash="",
         actions=found["action"],
         rules=found["rule"],
         runtimes=found["runtime"],

@@ -70,50 +70,67 @@ def render_status(status: dict[str, Any]) -> str:
     lines = ["Recent runs (newest first):"]
     if not status["runs"]:
         lines.append("  none yet")
-    for run in status["runs"]:
-        when = (run["started_at"] or "")[:19].replace("T", " ")
-        revision = (run["revision"] or "-")[:12]
-        counts = f"+{run['created']} ~{run['updated']} -{run['deleted']}"
-        extra = ""
-        if run["held_back"]:
-            extra += f", {run['held_back']} held back"
-        if run["invalid"]:
-            extra += f", {run['invalid']} invalid"
-        if run["run_count"] > 1:
-            extra += f" (x{run['run_count']}, until {(run['finished_at'] or '')[:19]}Z)"
-        if run["error"]:
-            extra += f": {run['error']}"
-        lines.append(f"  {when}Z  {revision:<12}  {run['result']:<9} {counts}{extra}")
+    lines.extend(_run_line(run) for run in status["runs"])
     lines.append("")
     lines.append("Packs:")
     if not status["packs"]:
         lines.append("  none managed")
     for ref, info in status["packs"].items():
-        state = info["state"]
-        if state == "in_sync":
-            lines.append(f"  {ref}: in sync (folder {info.get('folder')})")
-        elif state == "invalid":
-            lines.append(f"  {ref}: INVALID, left as it was (folder {info.get('folder')})")
-            lines.extend(f"      {error}" for error in info.get("errors", []))
-        else:
-            lines.append(f"  {ref}: HELD BACK")
-            lines.extend(
-                f"      {item['action']} {item['kind']} {item['ref']}: {item['reason']}"
-                for item in info.get("held_back", [])
-            )
+        lines.extend(_pack_lines(ref, info))
     if status.get("overrides"):
         lines.append("")
         lines.append("Overrides set through the API (kept by every sync until cleared):")
-        for item in status["overrides"]:
-            state = "enabled" if item["enabled"] else "disabled"
-            lines.append(
-                f"  {item['kind']} {item['ref']}: {state} by {item['set_by']} at "
-                f"{item['set_at']} (the file says enabled: {str(item['file_enabled']).lower()})"
-            )
+        lines.extend(_override_line(item) for item in status["overrides"])
     if status["last_run_failed"]:
         lines.append("")
         lines.append(f"The last run failed and was rolled back: {status['last_run_failed']}")
     return "\n".join(lines)
+
+
+def _run_line(run: dict[str, Any]) -> str:
+    when = (run["started_at"] or "")[:19].replace("T", " ")
+    revision = (run["revision"] or "-")[:12]
+    counts = f"+{run['created']} ~{run['updated']} -{run['deleted']}"
+    return f"  {when}Z  {revision:<12}  {run['result']:<9} {counts}{_run_extra(run)}"
+
+
+def _run_extra(run: dict[str, Any]) -> str:
+    extra = ""
+    if run["held_back"]:
+        extra += f", {run['held_back']} held back"
+    if run["invalid"]:
+        extra += f", {run['invalid']} invalid"
+    if run["run_count"] > 1:
+        extra += f" (x{run['run_count']}, until {(run['finished_at'] or '')[:19]}Z)"
+    if run["error"]:
+        extra += f": {run['error']}"
+    return extra
+
+
+def _pack_lines(ref: str, info: dict[str, Any]) -> list[str]:
+    state = info["state"]
+    if state == "in_sync":
+        return [f"  {ref}: in sync (folder {info.get('folder')})"]
+    if state == "invalid":
+        return [
+            f"  {ref}: INVALID, left as it was (folder {info.get('folder')})",
+            *(f"      {error}" for error in info.get("errors", [])),
+        ]
+    return [
+        f"  {ref}: HELD BACK",
+        *(
+            f"      {item['action']} {item['kind']} {item['ref']}: {item['reason']}"
+            for item in info.get("held_back", [])
+        ),
+    ]
+
+
+def _override_line(item: dict[str, Any]) -> str:
+    state = "enabled" if item["enabled"] else "disabled"
+    return (
+        f"  {item['kind']} {item['ref']}: {state} by {item['set_by']} at "
+        f"{item['set_at']} (the file says enabled: {str(item['file_enabled']).lower()})"
+    )
 
 
 def needs_attention(status: dict[str, Any]) -> bool:

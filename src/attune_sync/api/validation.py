@@ -119,38 +119,72 @@ def check_config(config: Any, conf_schema: Any) -> None:
 def _check(kind: str, body: Any, *, creating: bool) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise validation_failed({"body": ["Must be a JSON object"]})
-    rules = dict(_CREATE_RULES[kind])
     details: dict[str, list[str]] = {}
+    rules = _rules_for(kind, creating)
     if not creating:
-        for name in IMMUTABLE[kind]:
-            if name in body:
-                details.setdefault(name, []).append("Cannot be changed by an update")
-        rules = {
-            name: replace(rule, required=False)
-            for name, rule in rules.items()
-            if name not in IMMUTABLE[kind]
-        }
+        details.update(_immutable_details(kind, body))
     values = {key: value for key, value in body.items() if key not in IMMUTABLE[kind] or creating}
     ids = (*_ID_LISTS.get(kind, ()), *_IDS.get(kind, ()))
     issues = _field_issues({k: v for k, v in values.items() if k not in ids}, rules, kind)
+    issues.extend(_id_issues(kind, values))
+    issues.extend(_schema_issues(values, rules, issues))
+    issues.extend(_pack_config_issues(kind, values, issues))
+    if kind != "pack" and creating:
+        issues.extend(_prefix_issues(values))
+    _raise(issues, details, rules)
+    return values
+
+
+def _rules_for(kind: str, creating: bool) -> dict[str, Field]:
+    """An update leaves the seeds' fixed refs out and makes every other field optional."""
+    rules = dict(_CREATE_RULES[kind])
+    if creating:
+        return rules
+    return {
+        name: replace(rule, required=False)
+        for name, rule in rules.items()
+        if name not in IMMUTABLE[kind]
+    }
+
+
+def _immutable_details(kind: str, body: dict[str, Any]) -> dict[str, list[str]]:
+    return {name: ["Cannot be changed by an update"] for name in IMMUTABLE[kind] if name in body}
+
+
+def _id_issues(kind: str, values: dict[str, Any]) -> list[FieldIssue]:
+    issues: list[FieldIssue] = []
     for name in _ID_LISTS.get(kind, ()):
         if name in values:
             issues.extend(_id_list_issues(name, values[name]))
     for name in _IDS.get(kind, ()):
         if values.get(name) is not None:
             issues.extend(_id_list_issues(name, [values[name]]))
+    return issues
+
+
+def _schema_issues(
+    values: dict[str, Any], rules: Mapping[str, Field], issues: list[FieldIssue]
+) -> list[FieldIssue]:
+    """A schema's flat form is checked only once its value passed its field's rule."""
+    found: list[FieldIssue] = []
     for name, rule in rules.items():
-        broken = any(issue.path[:1] == (name,) for issue in issues)
+        broken = any(issue.path[:1] == (name,) for issue in (*issues, *found))
         if rule.type == FieldType.SCHEMA and name in values and not broken:
-            issues.extend(flatschema.flat_issues(values[name], (name,)))
-    if kind == "pack" and not any(i.path[:1] in (("config",), ("conf_schema",)) for i in issues):
-        config, conf_schema = values.get("config"), values.get("conf_schema")
-        if isinstance(config, dict) and isinstance(conf_schema, dict):
-            issues.extend(flatschema.config_issues(config, conf_schema))
-    if kind != "pack" and creating:
-        issues.extend(_prefix_issues(values))
-    _raise(issues, details, rules)
-    return values
+            found.extend(flatschema.flat_issues(values[name], (name,)))
+    return found
+
+
+def _pack_config_issues(
+    kind: str, values: dict[str, Any], issues: list[FieldIssue]
+) -> list[FieldIssue]:
+    # A broken config or conf_schema already has its issue; checking one against the other
+    # would only repeat it.
+    if kind != "pack" or any(i.path[:1] in (("config",), ("conf_schema",)) for i in issues):
+        return []
+    config, conf_schema = values.get("config"), values.get("conf_schema")
+    if isinstance(config, dict) and isinstance(conf_schema, dict):
+        return flatschema.config_issues(config, conf_schema)
+    return []
 
 
 def _field_issues(body: dict[str, Any], rules: Mapping[str, Field], kind: str) -> list[FieldIssue]:
