@@ -42,6 +42,7 @@ from run import (  # noqa: E402
     SRC,
     BenchmarkFailed,
     _spawn,
+    add_tree_options,
     machine_info,
     pg_create,
     pg_drop,
@@ -256,10 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="benchmarks/cli_phases.py",
         description="Time whole attune-sync CLI processes against the floor.",
     )
-    parser.add_argument("--packs", type=int, default=1000, help="packs (default 1000)")
-    parser.add_argument("--triggers", type=int, default=20, help="triggers per pack (20)")
-    parser.add_argument("--sensors", type=int, default=20, help="sensors per pack (20)")
-    parser.add_argument("--seed", type=int, default=20240601, help="generator seed")
+    add_tree_options(parser)
     parser.add_argument("--postgresql", metavar="URL", help="also run on this PostgreSQL server")
     parser.add_argument("--keep-tree", metavar="DIR", help="generate the tree in DIR and keep it")
     parser.add_argument("--repeat", type=int, default=3, help="runs of the floor and --help (3)")

@@ -554,15 +554,20 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+def add_tree_options(parser: argparse.ArgumentParser) -> None:
+    """The tree's size and seed: shared by every benchmark that generates the standard tree."""
+    parser.add_argument("--packs", type=int, default=1000, help="packs (default 1000)")
+    parser.add_argument("--triggers", type=int, default=20, help="triggers per pack (20)")
+    parser.add_argument("--sensors", type=int, default=20, help="sensors per pack (20)")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="generator seed")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="benchmarks/run.py",
         description="Benchmark attune-sync against the floor of reading + parsing the tree.",
     )
-    parser.add_argument("--packs", type=int, default=1000, help="packs (default 1000)")
-    parser.add_argument("--triggers", type=int, default=20, help="triggers per pack (20)")
-    parser.add_argument("--sensors", type=int, default=20, help="sensors per pack (20)")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="generator seed")
+    add_tree_options(parser)
     parser.add_argument(
         "--postgresql",
         metavar="URL",
