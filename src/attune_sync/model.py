@@ -21,6 +21,7 @@ from .desired import RuntimeSpec as RuntimeSpec
 from .desired import SensorSpec as SensorSpec
 from .desired import TriggerSpec as TriggerSpec
 from .fields import stored_columns
+from .notes import SkippedNote
 from .secrets import masked, reveal
 
 Kind = Literal["pack", "runtime", "trigger", "action", "sensor", "rule"]
@@ -133,6 +134,8 @@ class FolderRead:
     warnings: tuple[Problem, ...]
     fingerprint: tuple[object, ...]
     """Names and stat signatures of everything the read looked at: equal means unchanged."""
+    notes: tuple[SkippedNote, ...] = ()
+    """Kept here (not only logged) so a reused read still reports them."""
 
 
 @dataclass(slots=True)
@@ -142,6 +145,8 @@ class DesiredState:
     packs: dict[str, PackBundle] = field(default_factory=dict)
     invalid: list[InvalidPack] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    notes: list[SkippedNote] = field(default_factory=list)
+    """Not problems: they never make a pack invalid and are not warnings."""
     folders: dict[str, FolderRead] = field(default_factory=dict)
     """Per folder, so a later read can reuse the folders it does not read again."""
 
@@ -435,6 +440,8 @@ class Plan:
     """API overrides this plan keeps (the file's `enabled` is what it was when they were set)."""
     ended_overrides: list[tuple[str, str]] = field(default_factory=list)
     """(kind, ref) of overrides whose file changed `enabled`: applying the plan removes them."""
+    notes: list[SkippedNote] = field(default_factory=list)
+    """From the read, for JSON output only: not part of what a saved plan compares."""
 
     @property
     def errors(self) -> list[Problem]:

@@ -14,6 +14,7 @@ from .documents import Document, DocumentCache, load_document
 from .fields import is_valid_ref
 from .listing import COMPONENT_DIRS, PACK_FILES, Listing, list_pack
 from .model import ActionSpec, FolderRead, InvalidPack, PackBundle, Problem
+from .notes import SkippedNote
 from .readfs import LOCAL, LocalFileSystem, TreeChanged
 from .specs import SPEC_BUILDERS, pack_spec, qualified
 
@@ -47,18 +48,21 @@ def read_pack_folder(
         tuple(listing.unreadable),
         tuple(listing.outside),
         tuple(sorted((entry.name, _signature(entry.name, entry)) for entry in listing.workflows)),
+        tuple(sorted(listing.skipped)),  # a skipped folder added or removed changes the note
     )
     seen.update(signatures)
     if before is not None and before.fingerprint == fingerprint:
         return before  # nothing in the folder changed since the last read
+    notes: tuple[SkippedNote, ...] = ()
     if listing.skipped:
+        notes = (SkippedNote(folder, tuple(sorted(listing.skipped))),)
         # A logger per call: a rare event, and it follows the logging set up at the time.
         structlog.get_logger(__name__).debug(
-            "folders not synced", folder=folder, names=sorted(listing.skipped)
+            "folders not synced", folder=folder, names=list(notes[0].skipped)
         )
     warnings: list[Problem] = []
     result = _read_listed_pack(root, folder, listing, cache, signatures, warnings, fs)
-    return FolderRead(result, tuple(warnings), fingerprint)
+    return FolderRead(result, tuple(warnings), fingerprint, notes)
 
 
 def _signature(relpath: str, entry: os.DirEntry[str]) -> tuple[int, int, int, int]:

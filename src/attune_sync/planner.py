@@ -81,7 +81,11 @@ def make_plan(
     held += mass_held
     settled = settle(desired, actual, held={item.ref for item in held}, adopt=options.adopt)
     valid, invalid = settled.valid, settled.invalid
-    plan = Plan(invalid=invalid, warnings=list(desired.warnings) + settled.warnings)
+    plan = Plan(
+        invalid=invalid,
+        warnings=list(desired.warnings) + settled.warnings,
+        notes=list(desired.notes),
+    )
     valid = keep_overrides(valid, actual, plan)
 
     upserts: list[Change] = []

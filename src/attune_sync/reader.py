@@ -76,6 +76,7 @@ def read_tree(
     bundles: list[PackBundle] = []
     for read in state.folders.values():
         state.warnings.extend(read.warnings)
+        state.notes.extend(read.notes)
         outcome = read.result
         if isinstance(outcome, PackBundle):
             bundles.append(outcome)

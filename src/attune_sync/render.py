@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from .model import Change, HeldBack, Plan, Problem
+from .notes import SkippedNote
 from .secrets import json_default
 
 _SYMBOL = {"create": "+", "update": "~", "delete": "-"}
@@ -144,6 +145,7 @@ def plan_json(plan: Plan, **extra: Any) -> dict[str, Any]:
         "warnings": [problem.as_json() for problem in plan.warnings],
         "overrides": [override.as_json() for override in plan.overrides_kept],
         "ended_overrides": [{"kind": kind, "ref": ref} for kind, ref in plan.ended_overrides],
+        "notes": [note.as_json() for note in plan.notes],
         "summary": {
             "create": plan.count("create"),
             "update": plan.count("update"),
@@ -155,12 +157,15 @@ def plan_json(plan: Plan, **extra: Any) -> dict[str, Any]:
     }
 
 
-def problems_json(problems: Iterable[Problem], **extra: Any) -> dict[str, Any]:
+def problems_json(
+    problems: Iterable[Problem], notes: Iterable[SkippedNote] = (), **extra: Any
+) -> dict[str, Any]:
     found = list(problems)
     return {
         "valid": not any(problem.severity == "error" for problem in found),
         "errors": [p.as_json() for p in found if p.severity == "error"],
         "warnings": [p.as_json() for p in found if p.severity == "warning"],
+        "notes": [note.as_json() for note in notes],
         **extra,
     }
 

@@ -111,6 +111,9 @@ def fingerprint(desired: DesiredState, actual: ActualState, db_version: int | No
 def plan_document(plan: Plan) -> dict[str, Any]:
     """What a saved plan compares: the plan as JSON (as a file holds it), display values only."""
     document: dict[str, Any] = json.loads(json.dumps(plan_json(plan), default=_plain))
+    # Notes change nothing an apply does: a folder like workflows/ added in between is no
+    # reason to refuse the saved plan.
+    document.pop("notes", None)
     return document
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .model import ActualState, InvalidPack, PackBundle, Problem
+from .notes import SkippedNote
 from .planner import PlanOptions
 from .reader import read_tree
 from .settle import settle
@@ -37,6 +38,8 @@ class Validation:
     valid: dict[str, PackBundle]
     invalid: list[InvalidPack]
     warnings: list[Problem] = field(default_factory=list)
+    notes: list[SkippedNote] = field(default_factory=list)
+    """Not problems: never counted as warnings, shown in JSON output only."""
 
     @property
     def problems(self) -> list[Problem]:
@@ -53,7 +56,8 @@ def validate(
     """
     desired = read_tree(root)
     settled = settle(desired, actual, database=database, adopt=adopt)
-    return Validation(settled.valid, settled.invalid, desired.warnings + settled.warnings)
+    warnings = desired.warnings + settled.warnings
+    return Validation(settled.valid, settled.invalid, warnings, list(desired.notes))
 
 
 def plan(engine: Engine, root: str, options: PlanOptions | None = None) -> Plan:

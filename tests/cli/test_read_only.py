@@ -41,7 +41,7 @@ def test_diff_and_validate_create_nothing(
     code, out, _ = _stderr(capsys, "diff", str(bundled), "--database", db_url, "--output", "json")
     assert code == 1
     [note] = json.loads(out)["notes"]
-    assert "compared against an empty database" in note
+    assert "compared against an empty database" in note["message"]
     code, _, err = _stderr(capsys, "validate", str(bundled), "--database", db_url)
     assert code == 0
     assert "compared against an empty database" in err

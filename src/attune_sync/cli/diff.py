@@ -74,7 +74,7 @@ def run(settings: DiffSettings) -> int:
     elif output == "json":
         document = render.plan_json(plan)
         if database.note:  # also on stderr; here for machines reading only stdout
-            document["notes"] = [database.note]
+            document["notes"].append({"message": database.note})
         print(render.dumps(document))
     else:
         print(render.render_plan(plan, colour()))

@@ -65,7 +65,7 @@ def run(settings: ValidateSettings) -> int:
         folders = {ref: bundle.folder for ref, bundle in valid.items()}
         print_validation(common.output, common.packs_dir, folders, invalid, checked.warnings)
     elif common.output == "json":
-        print(render.dumps(render.problems_json(problems, packs=sorted(valid))))
+        print(render.dumps(render.problems_json(problems, checked.notes, packs=sorted(valid))))
     else:
         use_colour = colour()
         for problem in problems:
