@@ -22,61 +22,16 @@ from .desired import SensorSpec as SensorSpec
 from .desired import TriggerSpec as TriggerSpec
 from .fields import stored_columns
 from .notes import SkippedNote
+from .problem import Problem as Problem
+from .problem import Severity as Severity
 from .secrets import masked, reveal
 
 Kind = Literal["pack", "runtime", "trigger", "action", "sensor", "rule"]
 ComponentKind = Literal["runtime", "trigger", "action", "sensor", "rule"]
 Action = Literal["create", "update", "delete"]
-Severity = Literal["error", "warning"]
 
 JSON = Any
 """A value that came from YAML/JSON: dict, list, str, int, float, bool or None."""
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """One thing wrong with the input, located as precisely as we can."""
-
-    path: str
-    """File or folder, relative to the packs root, with forward slashes."""
-    message: str
-    line: int | None = None
-    """1-based line, when known."""
-    column: int | None = None
-    """1-based column, when known."""
-    field: str | None = None
-    """Dotted path of the offending field, e.g. ``conf_schema.properties.region``."""
-    hint: str | None = None
-    """How to fix it."""
-    severity: Severity = "error"
-
-    def location(self) -> str:
-        where = self.path
-        if self.line is not None:
-            where += f":{self.line}"
-            if self.column is not None:
-                where += f":{self.column}"
-        return where
-
-    def render(self) -> str:
-        text = f"{self.location()}: {self.severity}: "
-        if self.field:
-            text += f"{self.field}: "
-        text += self.message
-        if self.hint:
-            text += f" (hint: {self.hint})"
-        return text
-
-    def as_json(self) -> dict[str, JSON]:
-        return {
-            "path": self.path,
-            "line": self.line,
-            "column": self.column,
-            "field": self.field,
-            "message": self.message,
-            "hint": self.hint,
-            "severity": self.severity,
-        }
 
 
 # --------------------------------------------------------------------------- desired state
