@@ -44,7 +44,8 @@ for path in (SRC, HERE):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-from generate import DEFAULT_SEED, generate_tree  # noqa: E402
+from generate import generate_tree  # noqa: E402
+from run import add_tree_options  # noqa: E402
 
 TOKEN = "bench-" + uuid.uuid4().hex
 DEEP_PAGE = 400
@@ -295,10 +296,7 @@ def render(report: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--packs", type=int, default=1000)
-    parser.add_argument("--triggers", type=int, default=20)
-    parser.add_argument("--sensors", type=int, default=20)
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    add_tree_options(parser)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--requests", type=int, default=5000, help="per endpoint (5000)")
     parser.add_argument("--seconds", type=float, default=20.0, help="bound per endpoint (20)")

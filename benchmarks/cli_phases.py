@@ -22,7 +22,6 @@ target, 2 when a command did not do what it should (wrong exit code or plan).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import subprocess
@@ -47,6 +46,7 @@ from run import (  # noqa: E402
     pg_create,
     pg_drop,
     prepare_tree,
+    save_report,
 )
 
 DEFAULT_JSON = HERE / "out" / "cli-latest.json"
@@ -276,10 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     except BenchmarkFailed as error:
         print(f"BENCHMARK FAILED: {error}", file=sys.stderr)
         return 2
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(report, indent=2) + "\n")
-    print(render(report))
-    print(f"\nJSON: {args.json}")
+    save_report(args.json, report, render(report))
     if report["failures"]:
         print(f"!!! BENCHMARK FAILED: {'; '.join(report['failures'])}", file=sys.stderr)
         return 2

@@ -562,6 +562,14 @@ def add_tree_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="generator seed")
 
 
+def save_report(path: Path, report: dict[str, Any], table: str) -> None:
+    """Write the figures as JSON and print the table: every benchmark ends this way."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2) + "\n")
+    print(table)
+    print(f"\nJSON: {path}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="benchmarks/run.py",
@@ -602,10 +610,7 @@ def main(argv: list[str] | None = None) -> int:
     except BenchmarkFailed as error:
         print(f"BENCHMARK FAILED: {error}", file=sys.stderr)
         return 2
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(report, indent=2) + "\n")
-    print(render_table(report))
-    print(f"\nJSON: {args.json}")
+    save_report(args.json, report, render_table(report))
     if report["failures"]:
         print("\n!!! BENCHMARK FAILED: a sync did not plan what it should have:", file=sys.stderr)
         for failure in report["failures"]:
