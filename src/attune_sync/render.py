@@ -25,7 +25,8 @@ def show(value: Any) -> str:
     )
 
 
-def render_change(change: Change, colour: bool = False) -> list[str]:
+def change_heading(change: Change) -> str:
+    """`+ kind ref`, with adoption and a delete's cascade: the first line of a change."""
     head = f"{_SYMBOL[change.action]} {change.kind} {change.ref}"
     if change.adopt:
         head += "  (adopted: exists in the database, managed by attune-sync from now on)"
@@ -36,7 +37,11 @@ def render_change(change: Change, colour: bool = False) -> list[str]:
             if count
         ]
         head += f"  (with {', '.join(parts)})" if parts else ""
-    lines = [_paint(head, _COLOUR[change.action], colour)]
+    return head
+
+
+def render_change(change: Change, colour: bool = False) -> list[str]:
+    lines = [_paint(change_heading(change), _COLOUR[change.action], colour)]
     for field in change.fields:
         if change.action == "create":
             lines.append(f"    {field.field}: {show(field.new)}")

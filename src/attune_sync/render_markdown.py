@@ -15,14 +15,13 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from .model import FIELDS_BY_KIND, Change, HeldBack, InvalidPack, Plan
-from .render import show, summary
+from .render import change_heading, show, summary
 
 MARKER = "<!-- attune-sync-plan -->"
 """First line of every comment: what a CI job searches for to update its comment in place."""
 DEFAULT_MAX_CHARS = 60_000
 _COLUMNS = ("add", "change", "destroy", "held back", "invalid")
 _ACTION_COLUMN = {"create": "add", "update": "change", "delete": "destroy"}
-_SYMBOL = {"create": "+", "update": "~", "delete": "-"}
 _CUT_LINE = "… {} more line(s) cut"
 
 Section = tuple[str, list[str], str]
@@ -57,16 +56,7 @@ def summary_table(plan: Plan) -> list[str]:
 
 
 def _change_lines(change: Change) -> list[str]:
-    head = f"{_SYMBOL[change.action]} {change.kind} {change.ref}"
-    if change.adopt:
-        head += "  (adopted: exists in the database, managed from now on)"
-    if change.cascade:
-        parts = [
-            f"{count} {name if count != 1 else name.removesuffix('s')}"
-            for name, count in change.cascade.items()
-            if count
-        ]
-        head += f"  (with {', '.join(parts)})" if parts else ""
+    head = change_heading(change)
     if change.action == "update":
         # `diff` colours whole lines: the old value red, the new one green.
         lines = [head]

@@ -161,15 +161,10 @@ class _World:
                     owners[kind][ref] = owner
                     if kind in params:
                         params[kind][ref] = row.values.get("param_schema")
+        world = cls(owners, params, index)
         for bundle in valid.values():
-            for kind in COMPONENT_KINDS:
-                for ref, spec in bundle.components(kind).items():
-                    owners[kind][ref] = bundle.pack.ref
-                    if kind in params:
-                        params[kind][ref] = spec.param_schema
-            for ref, runtime in bundle.runtimes.items():
-                index.add(ref, runtime.name, runtime.aliases)
-        return cls(owners, params, index)
+            world._add(bundle)
+        return world
 
     def with_bundle(self, bundle: PackBundle) -> _World:
         """This world plus `bundle`'s own components, to check a pack that is not applied."""
@@ -177,14 +172,19 @@ class _World:
         params = {kind: dict(refs) for kind, refs in self.params.items()}
         index = RuntimeIndex(set(self.runtimes.refs), dict(self.runtimes.aliases))
         index.names.update(self.runtimes.names)
+        world = _World(owners, params, index, self.database)
+        world._add(bundle)
+        return world
+
+    def _add(self, bundle: PackBundle) -> None:
+        """`bundle`'s components and runtimes exist after the run, owned by its pack."""
         for kind in COMPONENT_KINDS:
             for ref, spec in bundle.components(kind).items():
-                owners[kind][ref] = bundle.pack.ref
-                if kind in params:
-                    params[kind][ref] = spec.param_schema
+                self.owners[kind][ref] = bundle.pack.ref
+                if kind in self.params:
+                    self.params[kind][ref] = spec.param_schema
         for ref, runtime in bundle.runtimes.items():
-            index.add(ref, runtime.name, runtime.aliases)
-        return _World(owners, params, index, self.database)
+            self.runtimes.add(ref, runtime.name, runtime.aliases)
 
 
 def _aliases(row: Any) -> tuple[str, ...]:
