@@ -29,6 +29,8 @@ def schema_for(kind: str) -> dict[str, Any]:
     for field in table:
         for name in field.names:
             properties[name] = _property(field, name)
+        if field.alias_may_repeat:
+            constraints.extend(_read_only_without_canonical(field, properties))
         if field.required:
             if field.aliases:
                 constraints.append({"anyOf": [{"required": [name]} for name in field.names]})
@@ -75,6 +77,22 @@ def _at_most_one(field: Field) -> list[dict[str, Any]]:
         for index, first in enumerate(names)
         for second in names[index + 1 :]
     ]
+
+
+def _read_only_without_canonical(field: Field, properties: dict[str, Any]) -> list[dict[str, Any]]:
+    """An alias that may stand beside its canonical key is read only when the key is absent
+    (pack `name` beside `label`): only then must its value fit."""
+    checks = []
+    for alias in field.aliases:
+        value = properties[alias]
+        properties[alias] = {"description": value.pop("description")}
+        checks.append(
+            {
+                "if": {"not": {"required": [field.name]}},
+                "then": {"properties": {alias: value}},
+            }
+        )
+    return checks
 
 
 def _property(field: Field, name: str) -> dict[str, Any]:

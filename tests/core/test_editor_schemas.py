@@ -84,6 +84,7 @@ def test_the_documented_example_pack_validates() -> None:
         ("sensor", {"description": "d", "entry_point": "x", "trigger_types": ["a b"]}),
         ("pack", {"ref": "p", "label": "P", "description": "d", "version": "1.0"}),
         ("pack", {"ref": "p\n", "label": "P", "description": "d"}),
+        ("pack", {"ref": "p", "description": "d", "name": None}),
         ("action", {"parameter_delivery": "env"}),
         ("rule", {"trigger_ref": "t"}),
         ("runtime", {"aliases": ["ok", ""]}),
@@ -98,6 +99,8 @@ def test_the_schema_flags_what_the_validator_flags(kind: str, data: dict[str, An
     ("kind", "data"),
     [
         ("pack", {"ref": "p", "name": "P", "label": "P", "description": "d", "system": True}),
+        # `name` beside `label` is not read, so its value does not matter (found by hypothesis).
+        ("pack", {"ref": "p", "label": "P", "description": "d", "name": None}),
         ("trigger", {"parameters": {"x": {"type": "string", "required": True}}}),
         ("sensor", {"description": "d", "entry_point": "x", "trigger_types": "timer"}),
         ("sensor", {"description": "d", "entrypoint": "x", "trigger_ref": "a.b"}),
