@@ -10,9 +10,11 @@ import difflib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .documents import DocKind
-from .readfs import LOCAL, LocalFileSystem, TreeChanged
+if TYPE_CHECKING:
+    from .documents import DocKind
+from .readfs import LOCAL, LocalFileSystem, TreeChanged, TreeUnreadable
 
 YAML_SUFFIXES = (".yaml", ".yml")
 PACK_FILES = ("pack.yaml", "pack.yml")
@@ -159,3 +161,27 @@ def _is_dir(entry: os.DirEntry[str]) -> bool:
         return entry.is_dir()
     except OSError:
         return False
+
+
+def pack_candidates(root: Path, fs: LocalFileSystem = LOCAL) -> list[os.DirEntry[str]]:
+    """The entries of the (resolved) root read as pack folders, by name."""
+    return [entry for entry in _list_root(root, fs) if _is_pack_candidate(entry)]
+
+
+def _list_root(root: Path, fs: LocalFileSystem) -> list[os.DirEntry[str]]:
+    try:
+        return sorted(fs.scandir(str(root)), key=lambda entry: entry.name)
+    except FileNotFoundError:
+        raise TreeChanged(f"packs folder {str(root)!r} vanished while being read") from None
+    except OSError as error:
+        raise TreeUnreadable(f"packs folder {str(root)!r} cannot be listed: {error}") from None
+
+
+def _is_pack_candidate(entry: os.DirEntry[str]) -> bool:
+    """A folder, or a link that is not one to a file: a broken link never reads as "gone"."""
+    if entry.name.startswith("."):
+        return False
+    try:
+        return entry.is_dir() or (entry.is_symlink() and not entry.is_file())
+    except OSError:
+        return entry.is_symlink()

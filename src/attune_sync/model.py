@@ -91,6 +91,9 @@ class FolderRead:
     """Names and stat signatures of everything the read looked at: equal means unchanged."""
     notes: tuple[SkippedNote, ...] = ()
     """Kept here (not only logged) so a reused read still reports them."""
+    content_key: str = ""
+    """The files' digests and what the listing noticed (`settled.content_key`); empty when
+    the folder could not be read as a whole."""
 
 
 @dataclass(slots=True)

@@ -16,6 +16,7 @@ from .listing import COMPONENT_DIRS, PACK_FILES, Listing, list_pack
 from .model import ActionSpec, FolderRead, InvalidPack, PackBundle, Problem
 from .notes import SkippedNote
 from .readfs import LOCAL, LocalFileSystem, TreeChanged
+from .settled import content_key
 from .specs import SPEC_BUILDERS, pack_spec, qualified
 
 
@@ -61,8 +62,10 @@ def read_pack_folder(
             "folders not synced", folder=folder, names=list(notes[0].skipped)
         )
     warnings: list[Problem] = []
-    result = _read_listed_pack(root, folder, listing, cache, signatures, warnings, fs)
-    return FolderRead(result, tuple(warnings), fingerprint, notes)
+    digests: list[tuple[str, str]] = []
+    result = _read_listed_pack(root, folder, listing, cache, signatures, warnings, fs, digests)
+    key = content_key(folder, listing, digests)
+    return FolderRead(result, tuple(warnings), fingerprint, notes, key)
 
 
 def _signature(relpath: str, entry: os.DirEntry[str]) -> tuple[int, int, int, int]:
@@ -82,7 +85,9 @@ def _read_listed_pack(
     signatures: dict[str, tuple[int, int, int, int]],
     warnings: list[Problem],
     fs: LocalFileSystem,
+    digests: list[tuple[str, str]],
 ) -> PackBundle | InvalidPack | None:
+    """The folder's pack, or why it is invalid; adds each file read to `digests`."""
     warnings.extend(_stray_warnings(folder, listing))
     problems = _listing_problems(folder, listing)
     if not listing.pack_files:
@@ -100,7 +105,7 @@ def _read_listed_pack(
     pack_doc = load_document(pack_path, pack_entry, "pack", cache, signatures[pack_path], fs)
     problems.extend(pack_doc.problems)
     pack_ref = _pack_ref(pack_doc)
-    digests = [(pack_doc.relpath, pack_doc.digest)]
+    digests.append((pack_doc.relpath, pack_doc.digest))
     found = _read_components(
         root, folder, listing, cache, signatures, fs, pack_ref, problems, digests
     )

@@ -16,7 +16,6 @@ where they can be tested alone:
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -37,21 +36,17 @@ from .model import (
     Plan,
 )
 from .overrides import keep_overrides
+from .plan_options import DEFAULT_MAX_DELETE_SHARE, PlanOptions
 from .runtimes import RuntimeIndex, split_constraint
 from .settle import kept_pack_refs, settle, settle_references
 
-__all__ = ["PlanOptions", "json_equal", "make_plan", "settle_references"]
-
-DEFAULT_MAX_DELETE_SHARE = 0.5
-
-
-@dataclass(frozen=True, slots=True)
-class PlanOptions:
-    allow_mass_delete: bool = False
-    max_delete_share: float = DEFAULT_MAX_DELETE_SHARE
-    """Deleting more than this share of the managed packs or objects (or all) is refused."""
-    adopt: bool = False
-    """Take over a pack that exists in the database unmanaged when a folder declares its ref."""
+__all__ = [
+    "DEFAULT_MAX_DELETE_SHARE",
+    "PlanOptions",
+    "json_equal",
+    "make_plan",
+    "settle_references",
+]
 
 
 def make_plan(

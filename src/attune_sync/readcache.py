@@ -2,9 +2,9 @@
 
 A `Document` is a pure function of a file's path, its bytes and the code that checks it. An
 apply stores, per pack folder, every file's digest and the document it produced, tagged with
-`fingerprint()` (this code and the libraries that parse and check); a later process seeds its
-`DocumentCache` with them, so the reader finds an unchanged file by its digest, hashes it and
-never parses it. Stat signatures do not survive a fresh checkout; content digests do.
+the code's `fingerprint` (this code and the libraries that parse and check); a later process
+seeds its `DocumentCache` with them, so the reader finds an unchanged file by its digest,
+hashes it and never parses it. Stat signatures do not survive a fresh checkout; content digests do.
 
 Nothing here can make a plan differ from a full read. What cannot be trusted is not seeded,
 and its files are parsed: rows written by other code (another fingerprint), a payload that
@@ -14,51 +14,19 @@ transaction, so a failed run leaves none behind. The database edge is `db/readca
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import importlib.metadata
 import json
-import sys
 import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from .documents import Document, DocumentCache
 from .problem import Problem
 
-FORMAT = 1
-"""Bumped when the stored payload's layout changes."""
-
-_LIBRARIES = ("PyYAML", "jsonschema", "jsonschema-rs", "referencing")
-"""The libraries whose behaviour a document depends on (parsing, schema checks)."""
-
 UNKNOWN_SIGNATURE = (-1, -1, -1, -1)
 """The stat signature of a seeded document: never equal to a real one, so the file is always
 read and hashed before its document is reused."""
-
-
-@functools.cache
-def fingerprint() -> str:
-    """A digest of the code that turns bytes into documents: any change means a full read.
-
-    The whole package's source, not a hand-kept version number, so forgetting to bump one
-    can never reuse a document an older checker produced.
-    """
-    digest = hashlib.blake2b(digest_size=16)
-    digest.update(f"{FORMAT}\0{sys.version}\0".encode())
-    for name in _LIBRARIES:
-        try:
-            version = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            version = "-"
-        digest.update(f"{name}={version}\0".encode())
-    package = Path(__file__).resolve().parent
-    for path in sorted(package.rglob("*.py")):
-        digest.update(path.relative_to(package).as_posix().encode() + b"\0")
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
 
 
 def folder_key(documents: Iterable[Document]) -> str:

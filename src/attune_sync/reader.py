@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .documents import Document, DocumentCache, check_file
 from .duplicates import settle_duplicates
+from .listing import pack_candidates
 from .model import DesiredState, FolderRead, InvalidPack, PackBundle, Problem
 from .packread import read_pack_folder
 from .readfs import LOCAL, LocalFileSystem, TreeChanged, TreeUnreadable
@@ -54,7 +55,7 @@ def read_tree(
     state = DesiredState(root=str(resolved))
     reuse = previous.folders if previous is not None and previous.root == state.root else None
     seen: set[str] = set()
-    folders = [e for e in _list_root(resolved, fs) if _is_pack_candidate(e)]
+    folders = pack_candidates(resolved, fs)
     for done, entry in enumerate(folders, start=1):
         if progress is not None:
             progress(done, len(folders))
@@ -96,25 +97,6 @@ def _resolve_root(root: Path) -> Path:
     if not resolved.is_dir():
         raise TreeUnreadable(f"packs folder {str(root)!r} is not a folder")
     return resolved
-
-
-def _list_root(root: Path, fs: LocalFileSystem) -> list[os.DirEntry[str]]:
-    try:
-        return sorted(fs.scandir(str(root)), key=lambda entry: entry.name)
-    except FileNotFoundError:
-        raise TreeChanged(f"packs folder {str(root)!r} vanished while being read") from None
-    except OSError as error:
-        raise TreeUnreadable(f"packs folder {str(root)!r} cannot be listed: {error}") from None
-
-
-def _is_pack_candidate(entry: os.DirEntry[str]) -> bool:
-    """A folder, or a link that is not one to a file: a broken link never reads as "gone"."""
-    if entry.name.startswith("."):
-        return False
-    try:
-        return entry.is_dir() or (entry.is_symlink() and not entry.is_file())
-    except OSError:
-        return entry.is_symlink()
 
 
 def _broken_link(root: Path, entry: os.DirEntry[str], fs: LocalFileSystem) -> FolderRead | None:

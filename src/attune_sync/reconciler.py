@@ -46,14 +46,17 @@ from .db.history import record_failure, record_summary
 from .db.locks import DEFAULT_WRITE_LOCK_WAIT_S, take_write_lock
 from .db.orphans import remove_orphans
 from .db.readcache import forget_other_code, load_documents, stored_keys, write_documents
+from .db.settled import row_stamp, write_mark
 from .db.state import load_actual, read_db_version
 from .drift import DriftSplit, split_drift
+from .fingerprint import fingerprint
 from .model import ActualState, DesiredState, FolderRead, Plan
 from .outcome import SHUTDOWN, CancelToken, LockTaker, RunOutcome
 from .planner import PlanOptions, make_plan
 from .reader import DocumentCache, read_tree
 from .revision import detect_revision
 from .runs import RunSummary
+from .settled import mark_of, settles
 
 log = structlog.get_logger(__name__)
 
@@ -155,7 +158,7 @@ class Reconciler:
         """Seed the parse cache with the documents earlier applies stored (once a process)."""
         try:
             with collector_paused(self.long_lived), self.engine.connect() as conn:
-                documents, keys = load_documents(for_reading(conn), readcache.fingerprint())
+                documents, keys = load_documents(for_reading(conn), fingerprint())
         except SQLAlchemyError as error:
             # Only a cost: every file is parsed. The run's own transaction reports the error.
             log.warning("read cache not loaded", error=str(getattr(error, "orig", error)))
@@ -232,6 +235,8 @@ class Reconciler:
                 )
                 trusted = read_db_version(conn) == self._version + wrote
                 stored = self._store_reads(conn, desired, outcome.timings)
+                if trusted and self.read_cache:
+                    self._mark_settled(conn, outcome, desired, self._version + wrote)
                 if cancel is not None:
                     cancel.check()  # the last moment a watchdog can still roll it back
         except BaseException as error:
@@ -315,19 +320,29 @@ class Reconciler:
         if not self.read_cache:
             return {}
         mark = time.perf_counter()
-        fingerprint = readcache.fingerprint()
+        code = fingerprint()
         stored = self.stored_reads
         if stored is None or not self._stored_folders:
-            forget_other_code(conn, fingerprint)
-            stored = stored_keys(conn, fingerprint) if stored is None else stored
+            forget_other_code(conn, code)
+            stored = stored_keys(conn, code) if stored is None else stored
         folders = self._stored_folders
         changed = [name for name, read in desired.folders.items() if folders.get(name) is not read]
         current = readcache.by_folder(self.cache, changed)
         rewrite = readcache.rewrite(stored, current, desired.folders)
         if rewrite.write or rewrite.forget:
-            write_documents(conn, rewrite, fingerprint)
+            write_documents(conn, rewrite, code)
         timings["store"] = time.perf_counter() - mark
         return rewrite.stored
+
+    def _mark_settled(
+        self, conn: Connection, outcome: RunOutcome, desired: DesiredState, version: int
+    ) -> None:
+        """Record the inputs of a run that leaves nothing unsettled (`settled`)."""
+        drift_left = bool(outcome.drift) and not outcome.drift_reverted
+        if settles(outcome.plan, desired, drift_left):
+            rows = row_stamp(conn)
+            mark = mark_of(outcome.plan, desired, fingerprint(), self.options, version, rows)
+            write_mark(conn, mark)
 
     def _load(self, conn: Connection, desired: DesiredState) -> tuple[ActualState, set[str] | None]:
         """The database snapshot, and the packs to compare (None: all of them)."""

@@ -21,9 +21,7 @@ from typing import TYPE_CHECKING
 
 from .model import ActualState, InvalidPack, PackBundle, Problem
 from .notes import SkippedNote
-from .planner import PlanOptions
-from .reader import DocumentCache, read_tree
-from .settle import settle
+from .plan_options import PlanOptions
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -31,6 +29,7 @@ if TYPE_CHECKING:
     from .db.reading import ReadOnlyDatabase
     from .model import Plan
     from .outcome import LockTaker, RunOutcome
+    from .reader import DocumentCache
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +53,9 @@ def validate(
     `database` says whether `actual` came from one (problems then say "or the database").
     `adopt`: a folder naming a pack made outside attune-sync is fine (apply --adopt takes it).
     """
+    from .reader import read_tree
+    from .settle import settle
+
     desired = read_tree(root)
     settled = settle(desired, actual, database=database, adopt=adopt)
     warnings = desired.warnings + settled.warnings
@@ -62,6 +64,7 @@ def validate(
 
 def plan(engine: Engine, root: str, options: PlanOptions | None = None) -> Plan:
     """The plan a sync would apply now. Changes nothing."""
+    from .reader import read_tree
     from .reconciler import Reconciler
 
     # read_tree, not Reconciler.read: a one-shot read needs no cache, and keeping the
@@ -75,22 +78,36 @@ def plan_read_only(
     options: PlanOptions | None = None,
     *,
     cache: DocumentCache | None = None,
+    read_cache: bool = True,
+    shortcut: bool = True,
 ) -> Plan:
     """`plan` against a database opened by `db.reading.open_for_reading`: nothing is created
     or migrated, a database without attune-sync's tables plans as empty, and one whose older
     schema cannot be read says that `apply` upgrades it.
 
     Files an earlier apply stored (`readcache`) are hashed, not parsed; `cache` (tests count
-    its parses) is seeded with them.
+    its parses) is seeded with them. When the tree, the options and the database are what
+    the last settled apply left (`settled`), nothing is parsed or planned at all.
+    `read_cache=False` reads and compares everything; `shortcut=False` (tests) only skips
+    the shortcut.
     """
+    from .shortcut import settled_plan
+
+    options = options or PlanOptions()
+    if read_cache and shortcut:
+        settled = settled_plan(database, root, options)
+        if settled is not None:
+            return settled
     from .planner import make_plan
     from .readcache import seed
+    from .reader import DocumentCache, read_tree
 
     cache = DocumentCache() if cache is None else cache
-    seed(cache, database.stored_documents())
+    if read_cache:
+        seed(cache, database.stored_documents())
     desired = read_tree(root, cache)
     # What Reconciler.plan does, with the database's own read: its errors name an old schema.
-    return make_plan(desired, database.load_actual(), options or PlanOptions())
+    return make_plan(desired, database.load_actual(), options)
 
 
 def apply(
@@ -100,16 +117,26 @@ def apply(
     *,
     revision: str | None = None,
     before_plan: LockTaker | None = None,
+    read_cache: bool = True,
 ) -> RunOutcome:
     """Read `root` and make the database equal to it, all or nothing.
 
     The revision, unless given, is told from the folder the run actually read. A failed
-    run is recorded in the history by the reconciler.
+    run is recorded in the history by the reconciler. When nothing changed since the last
+    settled apply (`settled`), an idle run is recorded without reading or planning;
+    `read_cache=False` reads and compares everything.
     """
     from .reconciler import Reconciler
+    from .shortcut import settled_apply
+
+    options = options or PlanOptions()
+    if read_cache:
+        settled = settled_apply(engine, root, options, revision=revision, before_plan=before_plan)
+        if settled is not None:
+            return settled
 
     reconciler = Reconciler(
-        engine, root, options or PlanOptions(), before_plan=before_plan, long_lived=False
+        engine, root, options, before_plan=before_plan, long_lived=False, read_cache=read_cache
     )
     return reconciler.run(revision=revision)
 

@@ -18,7 +18,7 @@ from .db.migrate import upgrade
 from .db.reading import ReadOnlyDatabase, open_for_reading
 from .db.settings import DEFAULT_HISTORY_LIMIT
 from .model import InvalidPack, Plan, Problem
-from .planner import PlanOptions
+from .plan_options import PlanOptions
 from .reader import TreeChanged, TreeUnreadable
 
 EXIT_OK = 0

@@ -7,6 +7,9 @@ runs it, a new process per command: a `diff` (`plan_read_only`) and then an `app
 with a fresh cache seeded from the database's read cache, against a second database synced
 by full reads only (no read cache at all). Every plan and every row must be equal, and the
 seeded commands must parse exactly the files whose bytes (or paths) are new.
+
+The settled shortcut (`settled`) is held to the same: whenever it answers, its plan equals
+the full plan, and right after an apply that settled everything it must answer.
 """
 
 from __future__ import annotations
@@ -18,10 +21,12 @@ from hypothesis import HealthCheck, given, settings
 from sqlalchemy import Engine
 
 from attune_sync.db.reading import open_for_reading
+from attune_sync.model import Plan
 from attune_sync.planner import make_plan
 from attune_sync.reader import DocumentCache, read_tree
 from attune_sync.reconciler import Reconciler
-from attune_sync.sync import plan_read_only
+from attune_sync.shortcut import settled_plan
+from attune_sync.sync import apply, plan_read_only
 from cli.test_incremental_property import (
     ADOPT,
     Step,
@@ -51,14 +56,36 @@ def _fresh(engine: Engine, root: Path) -> Reconciler:
 
 
 def _diff(engine: Engine, root: Path) -> tuple[dict[str, object], int]:
-    """`attune-sync diff` in a new process: the plan, and how many files it parsed."""
+    """`attune-sync diff` in a new process, without the shortcut: the plan, and how many
+    files it parsed."""
     database = open_for_reading(engine.url.render_as_string(hide_password=False))
     cache = DocumentCache()
     try:
-        plan = plan_read_only(database, str(root), ADOPT, cache=cache)
+        plan = plan_read_only(database, str(root), ADOPT, cache=cache, shortcut=False)
     finally:
         database.dispose()
     return plan_of(plan), cache.parsed
+
+
+def _shortcut(engine: Engine, root: Path) -> Plan | None:
+    database = open_for_reading(engine.url.render_as_string(hide_password=False))
+    try:
+        return settled_plan(database, str(root), ADOPT)
+    finally:
+        database.dispose()
+
+
+def _reported(plan: Plan) -> object:
+    return (plan_of(plan), plan.warnings, plan.notes, plan.overrides_kept, plan.ended_overrides)
+
+
+def _check_shortcut(cached: Engine, full: Engine, root: Path, where: str) -> bool:
+    """The shortcut's answer, if it gives one, is the full plan; True when it answered."""
+    quick = _shortcut(cached, root)
+    if quick is not None:
+        reference = make_plan(read_tree(root), load(full), ADOPT)
+        assert _reported(quick) == _reported(reference), where
+    return quick is not None
 
 
 def _new_files(before: dict[str, str], after: dict[str, str]) -> int:
@@ -98,6 +125,7 @@ def test_fresh_processes_with_the_read_cache_plan_as_full_reads_do(
             publish(root, files, new_files)
             files = new_files
 
+            _check_shortcut(cached, full, root, where)
             diff, parsed = _diff(cached, root)
             assert diff == plan_of(make_plan(read_tree(root), load(full), ADOPT)), where
             assert parsed == _new_files(stored, files), where
@@ -115,3 +143,8 @@ def test_fresh_processes_with_the_read_cache_plan_as_full_reads_do(
             mine = load(cached)
             assert content(mine) == content(load(full)), where
             assert seen(mine) == expected(step), where
+            settled = not (outcome.plan.invalid or outcome.plan.held_back)
+            assert _check_shortcut(cached, full, root, where) == settled, where
+            again = apply(cached, str(root), ADOPT)
+            assert again.plan.changes == [], where
+            assert _reported(again.plan) == _reported(_full(full, root).run().plan), where

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from attune_sync import readcache
 from attune_sync.documents import Document, DocumentCache, check_file
+from attune_sync.fingerprint import fingerprint
 from attune_sync.problem import Problem
 
 
@@ -81,8 +82,8 @@ def test_a_payload_that_does_not_decode_is_not_trusted() -> None:
 
 
 def test_the_fingerprint_is_stable_within_a_process() -> None:
-    assert readcache.fingerprint() == readcache.fingerprint()
-    assert len(readcache.fingerprint()) == 32
+    assert fingerprint() == fingerprint()
+    assert len(fingerprint()) == 32
 
 
 def _doc(relpath: str, digest: str = "d1") -> Document:

@@ -37,6 +37,7 @@ ALL_TABLES = {
     "sync_db_version",
     "sync_change",
     "sync_read_cache",
+    "sync_settled",
     "alembic_version",
 }
 HEAD = head_revision()
@@ -204,3 +205,14 @@ def test_sqlite_tables_keep_autoincrement_after_every_migration(sqlite_url: str)
                 assert "AUTOINCREMENT" in tables[name], name
     finally:
         engine.dispose()
+
+
+def test_the_revisions_read_from_the_files_are_the_ones_alembic_reads() -> None:
+    """`migrate` reads the graph itself so a database at head is checked without alembic."""
+    from alembic.script import ScriptDirectory
+
+    from attune_sync.db.migrate import alembic_config
+
+    script = ScriptDirectory.from_config(alembic_config())
+    assert head_revision() == script.get_current_head()
+    assert known_revisions() == {rev.revision for rev in script.walk_revisions()}

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select, update
 
-from attune_sync import readcache
 from attune_sync.db import schema as t
 from attune_sync.db.readcache import load_documents
 from attune_sync.db.state import load_actual
+from attune_sync.fingerprint import fingerprint
 from attune_sync.planner import PlanOptions, make_plan
 from attune_sync.reader import read_tree
 from attune_sync.reconciler import Reconciler
@@ -52,7 +52,7 @@ def test_an_apply_stores_every_folder_and_a_new_process_parses_nothing(
     assert first.cache.parsed > 0
     stored = rows(engine)
     assert set(stored) == {p.name for p in bundled.iterdir() if p.is_dir()}
-    assert set(stored.values()) == {readcache.fingerprint()}
+    assert set(stored.values()) == {fingerprint()}
 
     second = fresh(engine, bundled)
     assert plan_of(second) == full_plan(engine, bundled)
@@ -93,9 +93,9 @@ def test_rows_of_other_code_or_that_do_not_decode_mean_a_full_read(
     assert run.cache.parsed == reparsed
     # The next apply writes both again, and drops what no code of this version can use.
     assert run.apply(run.desired or run.read()).in_sync
-    assert set(rows(engine).values()) == {readcache.fingerprint()}
+    assert set(rows(engine).values()) == {fingerprint()}
     with engine.connect() as conn:
-        documents, _keys = load_documents(conn, readcache.fingerprint())
+        documents, _keys = load_documents(conn, fingerprint())
     assert len(documents) == sum(1 for _ in bundled.rglob("*.y*ml") if "workflows" not in _.parts)
 
 

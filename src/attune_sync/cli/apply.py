@@ -9,14 +9,14 @@ from ..db.settings import DEFAULT_HISTORY_LIMIT
 from .command import USAGE, USAGE_MEANING, Command, ExitCode
 from .common import CommonSettings, colour, fail, plan_options
 from .database import HISTORY_LIMIT
-from .options import COMMON, GUARDS, Values
+from .options import COMMON, FULL_COMPARE, GUARDS, Values
 from .workflow import PLAN
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from ..outcome import RunOutcome
-    from ..planner import PlanOptions
+    from ..plan_options import PlanOptions
 
 
 class ApplyExit(ExitCode):
@@ -43,6 +43,7 @@ class ApplySettings:
     history_limit: int = DEFAULT_HISTORY_LIMIT
     plan: str | None = None
     """workflow: apply exactly this saved plan (saved_plan.py)."""
+    full_compare: bool = False
 
     @classmethod
     def from_values(cls, values: Values) -> ApplySettings:
@@ -52,13 +53,14 @@ class ApplySettings:
             plan_options(values),
             int(values["history_limit"]),
             values["plan"],
+            bool(values["full_compare"]),
         )
 
 
 def run(settings: ApplySettings) -> int:
     from ..db.engine import DatabaseError, DatabaseTooNew, make_engine
     from ..db.migrate import upgrade
-    from ..reader import TreeChanged, TreeUnreadable
+    from ..readfs import TreeChanged, TreeUnreadable
 
     output = settings.common.output
     if settings.plan:  # workflow: apply a saved plan (saved_plan.py)
@@ -106,11 +108,16 @@ class _ApplyFailed(Exception):
 
 
 def _sync(engine: Engine, settings: ApplySettings) -> RunOutcome:
-    from ..reader import TreeChanged, TreeUnreadable
+    from ..readfs import TreeChanged, TreeUnreadable
     from ..sync import apply as engine_apply
 
     try:
-        return engine_apply(engine, settings.common.packs_dir, settings.options)
+        return engine_apply(
+            engine,
+            settings.common.packs_dir,
+            settings.options,
+            read_cache=not settings.full_compare,
+        )
     except (TreeUnreadable, TreeChanged):
         raise
     except Exception as error:  # recorded in the run history by the reconciler
@@ -146,7 +153,7 @@ def _print_outcome(outcome: RunOutcome, settings: ApplySettings) -> None:
 COMMAND = Command(
     name="apply",
     summary="make the database equal to the packs folder",
-    options=(*COMMON, *GUARDS, HISTORY_LIMIT, PLAN),
+    options=(*COMMON, *GUARDS, HISTORY_LIMIT, PLAN, FULL_COMPARE),
     exits=ApplyExit,
     settings=ApplySettings.from_values,
     run=run,

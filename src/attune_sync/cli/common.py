@@ -12,7 +12,7 @@ from .options import UsageError, Values
 
 if TYPE_CHECKING:
     from ..db.reading import ReadOnlyDatabase
-    from ..planner import PlanOptions
+    from ..plan_options import PlanOptions
 
 PACK_FILES = ("pack.yaml", "pack.yml")
 
@@ -61,7 +61,7 @@ def check_packs_dir(packs_dir: str, source: str) -> None:
 
 def plan_options(values: Values) -> PlanOptions:
     """The deletion guard's settings (the GUARDS options)."""
-    from ..planner import PlanOptions
+    from ..plan_options import PlanOptions
 
     return PlanOptions(
         allow_mass_delete=bool(values["allow_mass_delete"]),

@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING
 
 from .command import USAGE, USAGE_MEANING, Command, ExitCode
 from .common import CommonSettings, colour, fail, note, plan_options
-from .options import COMMON, GUARDS, OUTPUT, Values
+from .options import COMMON, FULL_COMPARE, GUARDS, OUTPUT, Values
 from .workflow import CI_FORMATS, DIFF_OUTPUT, OUT
 
 if TYPE_CHECKING:
-    from ..planner import PlanOptions
+    from ..plan_options import PlanOptions
 
 
 class DiffExit(ExitCode):
@@ -28,6 +28,7 @@ class DiffSettings:
     options: PlanOptions
     out: str | None = None
     """workflow: also write the plan to this file (saved_plan.py)."""
+    full_compare: bool = False
 
     @classmethod
     def from_values(cls, values: Values) -> DiffSettings:
@@ -36,6 +37,7 @@ class DiffSettings:
             str(values["database"]),
             plan_options(values),
             values["out"],
+            bool(values["full_compare"]),
         )
 
 
@@ -43,8 +45,7 @@ def run(settings: DiffSettings) -> int:
     from .. import render
     from ..db.engine import DatabaseError
     from ..db.reading import open_for_reading
-    from ..reader import TreeChanged, TreeUnreadable
-    from ..saved_plan import PlanFileError
+    from ..readfs import TreeChanged, TreeUnreadable
     from ..sync import plan_read_only
 
     output = settings.common.output
@@ -56,15 +57,24 @@ def run(settings: DiffSettings) -> int:
     try:
         note(database)
         if settings.out:  # workflow: a saved plan (saved_plan.py)
+            from ..saved_plan import PlanFileError
             from ..workflow_cli import diff_saving
 
-            plan = diff_saving(database, settings.common.packs_dir, settings.out, settings.options)
+            try:
+                plan = diff_saving(
+                    database, settings.common.packs_dir, settings.out, settings.options
+                )
+            except PlanFileError as error:  # the plan file could not be written
+                return fail(output, str(error), DiffExit.TROUBLE)
         else:
-            plan = plan_read_only(database, settings.common.packs_dir, settings.options)
+            plan = plan_read_only(
+                database,
+                settings.common.packs_dir,
+                settings.options,
+                read_cache=not settings.full_compare,
+            )
     except (TreeUnreadable, TreeChanged, DatabaseError) as error:
         return fail(output, f"{error}; nothing was compared", DiffExit.TROUBLE)
-    except PlanFileError as error:  # workflow: the plan file could not be written
-        return fail(output, str(error), DiffExit.TROUBLE)
     finally:
         database.dispose()  # a process may run several commands (tests, the API)
     if output in CI_FORMATS:  # workflow: markdown
@@ -86,7 +96,12 @@ def run(settings: DiffSettings) -> int:
 COMMAND = Command(
     name="diff",
     summary="show what apply would change; changes nothing",
-    options=(*(DIFF_OUTPUT if option is OUTPUT else option for option in COMMON), *GUARDS, OUT),
+    options=(
+        *(DIFF_OUTPUT if option is OUTPUT else option for option in COMMON),
+        *GUARDS,
+        OUT,
+        FULL_COMPARE,
+    ),
     exits=DiffExit,
     settings=DiffSettings.from_values,
     run=run,

@@ -239,6 +239,17 @@ ADOPT = Option(
     switch=True,
 )
 
+FULL_COMPARE = Option(
+    "full_compare",
+    "--full-compare",
+    "ATTUNE_SYNC_FULL_COMPARE",
+    parse_switch,
+    False,
+    "parse every file and compare the whole database, ignoring what earlier applies stored "
+    "(use after writing to the database with its triggers disabled)",
+    switch=True,
+)
+
 COMMON = (PACKS_DIR, DATABASE, DB_SCHEMA, OUTPUT, LOG_FORMAT, LOG_LEVEL)
 """Every command's options."""
 GUARDS = (ALLOW_MASS_DELETE, MAX_DELETE_SHARE, ADOPT)

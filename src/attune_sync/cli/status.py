@@ -20,7 +20,7 @@ from .options import COMMON, GUARDS, Option, Values
 if TYPE_CHECKING:
     from ..db.reading import ReadOnlyDatabase
     from ..model import Plan
-    from ..planner import PlanOptions
+    from ..plan_options import PlanOptions
 
 
 class StatusExit(ExitCode):

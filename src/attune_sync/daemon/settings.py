@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from ..db.settings import DEFAULT_HISTORY_LIMIT
-from ..planner import PlanOptions
+from ..plan_options import PlanOptions
 from ..setting_values import split_listen
 
 DriftMode = Literal["revert", "report"]

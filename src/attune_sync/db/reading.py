@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from attune_sync import readcache
 from attune_sync.db.engine import (
     DatabaseError,
     for_reading,
@@ -27,10 +27,13 @@ from attune_sync.db.engine import (
     sqlite_in_memory,
 )
 from attune_sync.db.migrate import checked_revision, head_revision, upgrade
-from attune_sync.db.readcache import load_documents
 from attune_sync.db.state import load_actual
-from attune_sync.documents import Document
+from attune_sync.fingerprint import fingerprint
 from attune_sync.model import ActualState
+from attune_sync.settled import Mark
+
+if TYPE_CHECKING:
+    from attune_sync.documents import Document
 
 
 @dataclass(slots=True)
@@ -79,11 +82,24 @@ class ReadOnlyDatabase:
         """
         if self.engine is None or self.revision != head_revision():
             return []
+        from attune_sync.db.readcache import load_documents  # only when the tree is read
+
         try:
             with self.connect() as conn:
-                return load_documents(conn, readcache.fingerprint())[0]
+                return load_documents(conn, fingerprint())[0]
         except SQLAlchemyError:
             return []
+
+    def settled_mark(self, check: Callable[[Connection], Mark | None]) -> Mark | None:
+        """`check` run on a read-only connection (`shortcut`); None on an older schema or any
+        error, which only means planning as usual."""
+        if self.engine is None or self.revision != head_revision():
+            return None
+        try:
+            with self.connect() as conn:
+                return check(conn)
+        except SQLAlchemyError:
+            return None
 
     def dispose(self) -> None:
         if self.engine is not None:

@@ -334,6 +334,21 @@ sync_read_cache = Table(
     Column("payload", LargeBinary, nullable=False),
 )
 
+sync_settled = Table(
+    "sync_settled",
+    metadata,
+    # One row: the inputs of the last apply that left nothing unsettled (attune_sync.settled,
+    # migration 0006). A fresh diff or apply with the same inputs needs no plan.
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("fingerprint", String(32), nullable=False),
+    Column("options", Text, nullable=False),
+    Column("tree_key", String(32), nullable=False),
+    Column("db_version", BigInteger, nullable=False),
+    # PostgreSQL: count and xmin sum of the synced rows, which sees trigger-less writes.
+    Column("row_stamp", Text, nullable=True),
+    Column("report", _json(), nullable=False),
+)
+
 sync_run = Table(
     "sync_run",
     metadata,

@@ -1,0 +1,215 @@
+"""The settled mark: when nothing changed on either side, a new process need not plan at all.
+
+A plan is a pure function of four inputs: the tree (every file the reader reads and every
+name its listing notices), the database, the plan options and this code. An apply that
+leaves nothing unsettled (no invalid pack, no held-back delete, no API override, no drift
+left in place) records those inputs, the database as the change count its own commit left
+(`db/settled.py`). A later `diff` or `apply` in a fresh process lists the tree and hashes its
+files, without parsing, and compares: when all four are the same, the plan is the one a
+re-plan of that settled state makes, which is empty (the planner converges in one apply; the
+property tests hold it to that), with the same warnings and notes. Any difference, or
+anything odd in the tree, means the normal read and plan.
+
+The database side is the change count: every write to the synced tables by anyone moves it
+(migration 0004), and so does attune-sync's own apply; on PostgreSQL also a stamp of the
+rows themselves, which sees writes made with triggers disabled (`db/settled.py`).
+`--full-compare` ignores the mark and the stored reads altogether.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import posixpath
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .listing import Listing, list_pack, pack_candidates
+from .model import ActionSpec, DesiredState, Plan
+from .notes import SkippedNote
+from .problem import Problem
+from .readfs import LOCAL, LocalFileSystem
+from .yamlload import MAX_FILE_BYTES
+
+_WORKFLOWS = "actions/workflows"
+"""Where workflow files are listed: a `workflow_file` elsewhere is not covered by the key."""
+
+
+def content_key(folder: str, listing: Listing, digests: Iterable[tuple[str, str]]) -> str:
+    """Everything the reader took from one pack folder: files read, and what it noticed."""
+    hasher = hashlib.blake2b(digest_size=16)
+    parts = [f"file\0{relpath}\0{digest}" for relpath, digest in digests]
+    parts += [f"stray\0{name}" for name in listing.stray]
+    parts += [f"misspelt\0{name}\0{meant}" for name, meant in listing.misspelt]
+    parts += [f"unreadable\0{name}" for name in listing.unreadable]
+    parts += [f"outside\0{name}" for name in listing.outside]
+    parts += [f"skipped\0{name}" for name in listing.skipped]
+    parts += [f"workflow\0{_link_info(entry)}" for entry in listing.workflows]
+    for part in sorted(parts):
+        hasher.update(part.encode("utf-8", "surrogatepass") + b"\n")
+    return f"{folder}:{hasher.hexdigest()}"
+
+
+def _link_info(entry: os.DirEntry[str]) -> str:
+    if not entry.is_symlink():
+        return entry.name
+    try:
+        return f"{entry.name}\0{os.readlink(entry.path)}"
+    except OSError:
+        return f"{entry.name}\0?"
+
+
+def tree_key(folders: Iterable[str]) -> str:
+    """One key for the whole tree, from its folders' content keys."""
+    hasher = hashlib.blake2b(digest_size=16)
+    for key in sorted(folders):
+        hasher.update(key.encode("utf-8", "surrogatepass") + b"\n")
+    return hasher.hexdigest()
+
+
+def options_key(options: object) -> str:
+    """The plan options, as the mark compares them (a frozen dataclass's repr)."""
+    return repr(options)
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    fingerprint: str
+    options: str
+    tree: str
+    db_version: int
+    warnings: tuple[Problem, ...]
+    notes: tuple[SkippedNote, ...]
+    rows: str | None = None
+    """PostgreSQL: the synced rows' stamp (`db.settled.row_stamp`), which also sees writes
+    made with triggers disabled."""
+
+    def plan(self) -> Plan:
+        """The plan a re-plan of the settled state makes: nothing to do."""
+        return Plan(warnings=list(self.warnings), notes=list(self.notes))
+
+    def as_row(self) -> dict[str, Any]:
+        return {
+            "fingerprint": self.fingerprint,
+            "options": self.options,
+            "tree_key": self.tree,
+            "db_version": self.db_version,
+            "row_stamp": self.rows,
+            "report": {
+                "warnings": [_problem_row(p) for p in self.warnings],
+                "notes": [[note.folder, list(note.skipped)] for note in self.notes],
+            },
+        }
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Mark | None:
+        try:
+            report = row["report"]
+            return cls(
+                row["fingerprint"],
+                row["options"],
+                row["tree_key"],
+                int(row["db_version"]),
+                tuple(Problem(*fields) for fields in report["warnings"]),
+                tuple(SkippedNote(folder, tuple(names)) for folder, names in report["notes"]),
+                row.get("row_stamp"),
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
+
+
+def _problem_row(problem: Problem) -> list[Any]:
+    return [
+        problem.path,
+        problem.message,
+        problem.line,
+        problem.column,
+        problem.field,
+        problem.hint,
+        problem.severity,
+    ]
+
+
+def settles(plan: Plan, desired: DesiredState, drift_left: bool) -> bool:
+    """Whether applying `plan` leaves a state a re-plan finds nothing to do in."""
+    return not (
+        plan.invalid
+        or plan.held_back
+        or plan.overrides_kept
+        or drift_left
+        or any(read.content_key == "" for read in desired.folders.values())
+        or not _workflows_covered(desired)
+    )
+
+
+def _workflows_covered(desired: DesiredState) -> bool:
+    """Every `workflow_file` lies where the listing sees it (a change there moves the key)."""
+    for bundle in desired.packs.values():
+        for action in bundle.actions.values():
+            if (
+                isinstance(action, ActionSpec)
+                and action.workflow_file is not None
+                and posixpath.dirname(action.entrypoint or "") != _WORKFLOWS
+            ):
+                return False
+    return True
+
+
+def mark_of(
+    plan: Plan,
+    desired: DesiredState,
+    fingerprint: str,
+    options: object,
+    db_version: int,
+    rows: str | None,
+) -> Mark:
+    keys = (read.content_key for read in desired.folders.values())
+    return Mark(
+        fingerprint,
+        options_key(options),
+        tree_key(keys),
+        db_version,
+        tuple(plan.warnings),
+        tuple(plan.notes),
+        rows,
+    )
+
+
+def light_tree_key(root: str | os.PathLike[str], fs: LocalFileSystem = LOCAL) -> str | None:
+    """The tree key, from listing and hashing alone (no parsing); None when the tree holds
+    anything the shortcut does not judge (a link, an unreadable file or folder)."""
+    try:
+        resolved = Path(os.path.realpath(root, strict=True))
+        keys = []
+        for entry in pack_candidates(resolved, fs):
+            if entry.is_symlink():
+                return None
+            key = _light_folder_key(resolved, entry.name, fs)
+            if key is None:
+                return None
+            keys.append(key)
+    except (OSError, ValueError):
+        return None
+    except Exception as error:  # TreeChanged, TreeUnreadable: the normal read reports them
+        if type(error).__module__.startswith("attune_sync"):
+            return None
+        raise
+    return tree_key(keys)
+
+
+def _light_folder_key(root: Path, folder: str, fs: LocalFileSystem) -> str | None:
+    listing = list_pack(root, folder, fs)
+    if listing.unreadable or listing.outside or len(listing.pack_files) > 1:
+        return None
+    digests: list[tuple[str, str]] = []
+    if listing.pack_files:
+        files = [(f"{folder}/{e.name}", e) for e in listing.pack_files]
+        files += [(f"{folder}/{kind}s/{e.name}", e) for kind, e in listing.components]
+        for relpath, entry in files:
+            raw = fs.read(entry.path)
+            if len(raw) > MAX_FILE_BYTES:
+                return None
+            digests.append((relpath, hashlib.blake2b(raw, digest_size=16).hexdigest()))
+    return content_key(folder, listing, digests)

@@ -1,0 +1,108 @@
+"""The settled shortcut for one-shot commands: no plan when nothing changed on either side.
+
+`settled.py` says when the shortcut holds; this is the edge that checks it against the
+database. `diff` checks in a read-only transaction; `apply` takes the write lock first (so no
+writer can slip in between the check and the run it records) and records an idle run, as the
+full run would. Whenever anything differs, these return None and the caller plans as usual.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Connection, Engine
+
+from .db.apply import ApplyResult
+from .db.changes import read_db_version
+from .db.history import record_failure, record_summary
+from .db.locks import DEFAULT_WRITE_LOCK_WAIT_S, take_write_lock
+from .db.settled import read_mark, row_stamp
+from .fingerprint import fingerprint
+from .outcome import LockTaker, RunOutcome
+from .revision import detect_revision
+from .runs import RunSummary
+from .settled import Mark, light_tree_key, options_key
+
+if TYPE_CHECKING:
+    from .db.reading import ReadOnlyDatabase
+    from .model import Plan
+
+
+@dataclass(frozen=True, slots=True)
+class Inputs:
+    """What the tree and the command bring; the database brings the mark and its count."""
+
+    tree: str
+    options: str
+    fingerprint: str
+
+    @classmethod
+    def of(cls, root: str, options: object) -> Inputs | None:
+        tree = light_tree_key(root)
+        if tree is None:
+            return None
+        return cls(tree, options_key(options), fingerprint())
+
+    def settled_in(self, conn: Connection) -> Mark | None:
+        """The mark, when it was made from these inputs and nobody wrote since."""
+        mark = read_mark(conn)
+        if (
+            mark is None
+            or (mark.tree, mark.options, mark.fingerprint)
+            != (self.tree, self.options, self.fingerprint)
+            or read_db_version(conn) != mark.db_version
+            or row_stamp(conn) != mark.rows
+        ):
+            return None
+        return mark
+
+
+def settled_plan(database: ReadOnlyDatabase, root: str, options: object) -> Plan | None:
+    """`diff`'s shortcut: the plan, when the database holds a mark these inputs match."""
+    if database.engine is None:
+        return None
+    inputs = Inputs.of(root, options)
+    if inputs is None:
+        return None
+    mark = database.settled_mark(inputs.settled_in)
+    return mark.plan() if mark is not None else None
+
+
+def settled_apply(
+    engine: Engine,
+    root: str,
+    options: object,
+    *,
+    revision: str | None = None,
+    before_plan: LockTaker | None = None,
+    lock_wait: float = DEFAULT_WRITE_LOCK_WAIT_S,
+) -> RunOutcome | None:
+    """`apply`'s shortcut: record an idle run when the mark matches, else None."""
+    clock = time.perf_counter()
+    started_at = datetime.now(UTC)
+    inputs = Inputs.of(root, options)
+    if inputs is None:
+        return None
+    read_seconds = time.perf_counter() - clock
+    if revision is None:
+        revision = detect_revision(root)
+    try:
+        with engine.begin() as conn:
+            if before_plan is not None:
+                before_plan(conn)
+            take_write_lock(conn, lock_wait)
+            mark = inputs.settled_in(conn)
+            if mark is None:
+                return None
+            plan = mark.plan()
+            summary = RunSummary.of_plan(plan)
+            run_id = record_summary(conn, summary, started_at=started_at, revision=revision)
+    except Exception as error:
+        record_failure(engine, started_at, revision, f"{type(error).__name__}: {error}")
+        raise
+    seconds = time.perf_counter() - clock
+    timings = {"read": read_seconds, "settled": seconds - read_seconds}
+    return RunOutcome(plan, ApplyResult(), revision, run_id, started_at, seconds, summary, timings)

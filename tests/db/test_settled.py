@@ -1,0 +1,130 @@
+"""The settled shortcut against a real database: it answers only when nothing changed.
+
+Whenever it answers, the answer must be the full plan (warnings and notes included); any
+change to the tree, the database, the options or a tree it cannot judge sends the command
+down the normal path.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sqlalchemy import Engine, update
+
+from attune_sync.db import schema as t
+from attune_sync.db.reading import open_for_reading
+from attune_sync.db.settled import read_mark
+from attune_sync.db.state import load_actual
+from attune_sync.model import Plan
+from attune_sync.planner import PlanOptions, make_plan
+from attune_sync.reader import read_tree
+from attune_sync.shortcut import settled_plan
+from attune_sync.sync import apply
+
+
+def shortcut(engine: Engine, root: Path, options: PlanOptions | None = None) -> Plan | None:
+    database = open_for_reading(engine.url.render_as_string(hide_password=False))
+    try:
+        return settled_plan(database, str(root), options or PlanOptions())
+    finally:
+        database.dispose()
+
+
+def full(engine: Engine, root: Path) -> Plan:
+    with engine.connect() as conn:
+        return make_plan(read_tree(root), load_actual(conn), PlanOptions())
+
+
+def reported(plan: Plan) -> object:
+    return (plan.changes, plan.held_back, plan.invalid, plan.warnings, plan.notes)
+
+
+def test_after_a_settled_apply_the_shortcut_gives_the_full_plan(
+    engine: Engine, bundled: Path
+) -> None:
+    (bundled / "core" / "notes.yaml").write_text("a: stray file, warned about\n")
+    (bundled / "core" / "tests").mkdir(exist_ok=True)
+    outcome = apply(engine, str(bundled))
+    assert outcome.in_sync
+    quick = shortcut(engine, bundled)
+    assert quick is not None
+    reference = full(engine, bundled)
+    assert reference.warnings  # the stray file
+    assert reported(quick) == reported(reference)
+    again = apply(engine, str(bundled))
+    assert "settled" in again.timings
+    assert reported(again.plan) == reported(reference)
+
+
+def test_any_change_to_the_tree_sends_it_down_the_normal_path(
+    engine: Engine, bundled: Path
+) -> None:
+    assert apply(engine, str(bundled)).in_sync
+    edits = [
+        lambda: (bundled / "github" / "pack.yaml").write_text(
+            (bundled / "github" / "pack.yaml").read_text() + "# a comment\n"
+        ),
+        lambda: (bundled / "github" / "stray.yml").write_text("x: 1\n"),
+        lambda: (bundled / "github" / "Sensors").mkdir(),
+        lambda: (bundled / "github" / "Sensors" / "s.yaml").write_text("x: 1\n"),
+        lambda: (bundled / "new-pack").mkdir(),
+    ]
+    for number, edit in enumerate(edits):
+        edit()
+        if number == 2:
+            # An empty folder the reader takes no notice of changes no plan: still settled.
+            assert reported(shortcut(engine, bundled)) == reported(full(engine, bundled))
+            continue
+        assert shortcut(engine, bundled) is None, number
+        reference = full(engine, bundled)
+        outcome = apply(engine, str(bundled))
+        assert "settled" not in outcome.timings
+        assert reported(outcome.plan) == reported(reference), number
+        if outcome.in_sync:
+            assert reported(shortcut(engine, bundled)) == reported(full(engine, bundled))
+
+
+def test_a_foreign_write_or_other_options_send_it_down_the_normal_path(
+    engine: Engine, bundled: Path
+) -> None:
+    assert apply(engine, str(bundled)).in_sync
+    assert shortcut(engine, bundled, PlanOptions(adopt=True)) is None
+    with engine.begin() as conn:
+        conn.execute(update(t.trigger).values(label="changed behind the sync's back"))
+    assert shortcut(engine, bundled) is None
+    outcome = apply(engine, str(bundled))
+    assert "settled" not in outcome.timings
+    assert outcome.drift  # found and reverted by the full compare
+    assert shortcut(engine, bundled) is not None
+
+
+def test_an_unsettled_run_leaves_no_mark_for_its_tree(engine: Engine, bundled: Path) -> None:
+    (bundled / "github" / "pack.yaml").write_text("ref: [unparsable\n")
+    outcome = apply(engine, str(bundled))
+    assert outcome.plan.invalid
+    with engine.connect() as conn:
+        assert read_mark(conn) is None
+    assert shortcut(engine, bundled) is None
+
+
+def test_a_linked_pack_folder_is_never_judged_by_the_shortcut(
+    engine: Engine, bundled: Path, tmp_path: Path
+) -> None:
+    os.rename(bundled / "logs", tmp_path / "logs-real")
+    os.symlink(tmp_path / "logs-real", bundled / "logs")
+    apply(engine, str(bundled))
+    assert shortcut(engine, bundled) is None
+
+
+def test_a_write_with_triggers_disabled_is_still_seen(engine: Engine, bundled: Path) -> None:
+    """PostgreSQL's replica mode skips the change counter's triggers, not the row stamp."""
+    assert apply(engine, str(bundled)).in_sync
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
+        conn.execute(update(t.trigger).values(label="repaired by hand"))
+    assert shortcut(engine, bundled) is None
+    outcome = apply(engine, str(bundled))
+    assert outcome.drift
+    assert {c.kind for c in outcome.plan.changes} == {"trigger"}
