@@ -25,9 +25,14 @@ def show(value: Any) -> str:
     )
 
 
-def change_heading(change: Change) -> str:
-    """`+ kind ref`, with adoption and a delete's cascade: the first line of a change."""
+def change_heading(change: Change, *, field_names: bool = False) -> str:
+    """`+ kind ref`, with adoption and a delete's cascade: the first line of a change.
+
+    `field_names`: an update also names its changed fields, `~ trigger a.t (label, enabled)`
+    (the one line `apply` prints per change on a big plan; names only, never values)."""
     head = f"{_SYMBOL[change.action]} {change.kind} {change.ref}"
+    if field_names and change.action == "update" and change.fields:
+        head += f" ({', '.join(field.field for field in change.fields)})"
     if change.adopt:
         head += "  (adopted: exists in the database, managed by attune-sync from now on)"
     if change.cascade:
@@ -67,10 +72,17 @@ def summary(plan: Plan) -> str:
     return text + (f"; {', '.join(extras)}." if extras else ".")
 
 
-def render_plan(plan: Plan, colour: bool = False) -> str:
+def render_plan(plan: Plan, colour: bool = False, *, values: bool = True) -> str:
+    """The plan as text. `values=False` (apply on a big plan): one line per change, its
+    heading and, for an update, the changed fields' names; held-back deletes, invalid packs,
+    overrides and warnings are printed in full either way."""
     lines: list[str] = []
     for change in plan.changes:
-        lines.extend(render_change(change, colour))
+        if values:
+            lines.extend(render_change(change, colour))
+        else:
+            heading = change_heading(change, field_names=True)
+            lines.append(_paint(heading, _COLOUR[change.action], colour))
     if plan.held_back:
         lines.append("")
         lines.append("Held back (not applied):")

@@ -73,8 +73,10 @@ def apply_saved_plan(
     colour: bool,
     schema: str | None = None,
     history_limit: int = DEFAULT_HISTORY_LIMIT,
+    verbose: bool = False,
 ) -> int:
-    """`apply --plan PLAN`: exit 0/2/3 like apply; 1 when refused or failed."""
+    """`apply --plan PLAN`: exit 0/2/3 like apply; 1 when refused or failed. Text output is
+    apply's (values left out past options.APPLY_VALUES_UP_TO changes unless `verbose`)."""
     try:
         document = saved_plan.read_plan_file(plan_file)
         fresh = document["fingerprint"].get("db_version") is None
@@ -106,11 +108,15 @@ def apply_saved_plan(
         extra = {"run_id": outcome.run_id, "revision": outcome.revision, "plan_file": plan_file}
         print(render.dumps(render.plan_json(plan, applied=True, result=outcome.result, **extra)))
     else:
-        print(render.render_plan(plan, colour))
-        print(
+        from .cli.common import print_applied
+
+        print_applied(
+            plan,
             f"Apply complete (saved plan {plan_file}): {plan.count('create')} added, "
             f"{plan.count('update')} changed, {plan.count('delete')} destroyed"
-            f" in {outcome.seconds:.2f}s (database {mask_url(database)})."
+            f" in {outcome.seconds:.2f}s (database {mask_url(database)}).",
+            colour=colour,
+            verbose=verbose,
         )
     if plan.invalid:
         return EXIT_INVALID

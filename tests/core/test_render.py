@@ -61,6 +61,35 @@ def test_adopted_change_is_marked() -> None:
     assert render_plan(plan).splitlines()[0].startswith("~ pack x  (adopted:")
 
 
+def test_without_values_one_line_per_change_with_the_changed_field_names() -> None:
+    plan = sample_plan()
+    plan.changes[1] = Change(
+        "update",
+        "trigger",
+        "a.t",
+        "a",
+        (FieldChange("label", "A", "B"), FieldChange("enabled", True, False)),
+    )
+    plan.changes.append(
+        Change("update", "pack", "x", "x", (FieldChange("label", "A", "B"),), adopt=True)
+    )
+    full = render_plan(plan).splitlines()
+    lines = render_plan(plan, values=False).splitlines()
+    assert lines[:4] == [
+        "+ pack n",
+        "~ trigger a.t (label, enabled)",
+        "- pack old  (with 2 triggers, 1 sensor)",
+        "~ pack x (label)  (adopted: exists in the database, managed by attune-sync from now on)",
+    ]
+    # Everything after the changes (holds, invalid packs, warnings, summary) is unchanged.
+    assert lines[4:] == full[len(full) - len(lines) + 4 :]
+    assert '"B"' not in "\n".join(lines)
+    assert '"New"' not in "\n".join(lines)
+    assert "\x1b[33m~ trigger a.t (label, enabled)\x1b[0m" in render_plan(
+        plan, colour=True, values=False
+    )
+
+
 def test_plan_json() -> None:
     document = plan_json(sample_plan(), applied=True)
     json.dumps(document)

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 
 from ..db.settings import DEFAULT_HISTORY_LIMIT
 from .command import USAGE, USAGE_MEANING, Command, ExitCode
-from .common import CommonSettings, colour, fail, plan_options
+from .common import CommonSettings, colour, fail, plan_options, print_applied
 from .database import HISTORY_LIMIT
-from .options import COMMON, FULL_COMPARE, GUARDS, Values
+from .options import COMMON, FULL_COMPARE, GUARDS, VERBOSE, Values
 from .workflow import PLAN
 
 if TYPE_CHECKING:
@@ -44,6 +44,9 @@ class ApplySettings:
     plan: str | None = None
     """workflow: apply exactly this saved plan (saved_plan.py)."""
     full_compare: bool = False
+    verbose: bool = False
+    """Text output: every change's values, however many changes (else one line per change
+    past options.APPLY_VALUES_UP_TO)."""
 
     @classmethod
     def from_values(cls, values: Values) -> ApplySettings:
@@ -54,6 +57,7 @@ class ApplySettings:
             int(values["history_limit"]),
             values["plan"],
             bool(values["full_compare"]),
+            bool(values["verbose"]),
         )
 
 
@@ -75,6 +79,7 @@ def run(settings: ApplySettings) -> int:
             colour(),
             schema=common.db_schema,
             history_limit=settings.history_limit,
+            verbose=settings.verbose,
         )
     try:
         engine = make_engine(
@@ -142,18 +147,20 @@ def _print_outcome(outcome: RunOutcome, settings: ApplySettings) -> None:
         )
         print(render.dumps(document))
         return
-    print(render.render_plan(plan, colour()))
-    print(
+    print_applied(
+        plan,
         f"Apply complete: {plan.count('create')} added, {plan.count('update')} changed, "
         f"{plan.count('delete')} destroyed in {outcome.seconds:.2f}s"
-        f" (database {mask_url(settings.database)})."
+        f" (database {mask_url(settings.database)}).",
+        colour=colour(),
+        verbose=settings.verbose,
     )
 
 
 COMMAND = Command(
     name="apply",
     summary="make the database equal to the packs folder",
-    options=(*COMMON, *GUARDS, HISTORY_LIMIT, PLAN, FULL_COMPARE),
+    options=(*COMMON, *GUARDS, HISTORY_LIMIT, VERBOSE, PLAN, FULL_COMPARE),
     exits=ApplyExit,
     settings=ApplySettings.from_values,
     run=run,

@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..terminal import wants_colour
-from .options import UsageError, Values
+from .options import APPLY_VALUES_UP_TO, UsageError, Values
 
 if TYPE_CHECKING:
     from ..db.reading import ReadOnlyDatabase
+    from ..model import Plan
     from ..plan_options import PlanOptions
 
 PACK_FILES = ("pack.yaml", "pack.yml")
@@ -78,6 +79,22 @@ def note(database: ReadOnlyDatabase) -> None:
 
 def colour() -> bool:
     return wants_colour(sys.stdout)
+
+
+def print_applied(plan: Plan, headline: str, *, colour: bool, verbose: bool) -> None:
+    """An applied plan as text: each change with its values up to APPLY_VALUES_UP_TO changes
+    (or with --verbose), past it one line per change and a line saying the values were left
+    out; then `headline` (Apply complete: ...). Problems and holds are printed in full."""
+    from .. import render
+
+    values = verbose or len(plan.changes) <= APPLY_VALUES_UP_TO
+    print(render.render_plan(plan, colour, values=values))
+    if not values:
+        print(
+            f"Values left out ({len(plan.changes)} changes, more than {APPLY_VALUES_UP_TO}): "
+            "--verbose prints them, --output json holds them all."
+        )
+    print(headline)
 
 
 def fail(output: str, message: str, code: int) -> int:

@@ -250,6 +250,24 @@ FULL_COMPARE = Option(
     switch=True,
 )
 
+APPLY_VALUES_UP_TO = 50
+"""`apply` prints each change with its values (as `diff` does) for a plan of up to this many
+changes; past it, one line per change (heading and, for an update, the changed fields' names)
+unless --verbose. A change prints about 7 lines with its values (a cold apply of the standard
+tree: 290,002 lines for 41,000 changes), so 50 keeps the full form to a few hundred lines,
+while the plans people read value by value (a few edited files, one new pack: the standard
+tree's packs are 41 objects each) stay whole; `diff` always shows everything."""
+VERBOSE = Option(
+    "verbose",
+    "--verbose",
+    "ATTUNE_SYNC_VERBOSE",
+    parse_switch,
+    False,
+    f"print every change's values however many changes there are (past {APPLY_VALUES_UP_TO} "
+    "changes apply prints one line per change: kind, ref and changed field names)",
+    switch=True,
+)
+
 COMMON = (PACKS_DIR, DATABASE, DB_SCHEMA, OUTPUT, LOG_FORMAT, LOG_LEVEL)
 """Every command's options."""
 GUARDS = (ALLOW_MASS_DELETE, MAX_DELETE_SHARE, ADOPT)
