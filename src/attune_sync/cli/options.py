@@ -246,7 +246,7 @@ FULL_COMPARE = Option(
     parse_switch,
     False,
     "parse every file and compare the whole database, ignoring what earlier applies stored "
-    "(use after writing to the database with its triggers disabled)",
+    "(the read cache and the settled mark): for doubt, or to measure",
     switch=True,
 )
 
