@@ -27,9 +27,24 @@ class LocalFileSystem:
             return list(entries)
 
     def read(self, path: str) -> bytes:
-        """At most one byte more than a pack file may hold."""
-        with open(path, "rb") as handle:
-            return handle.read(MAX_FILE_BYTES + 1)
+        """At most one byte more than a pack file may hold.
+
+        Sized by fstat, not by the limit: asking a buffered file for the limit allocates
+        that much for every small file, which was half the cost of hashing a tree.
+        """
+        limit = MAX_FILE_BYTES + 1
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        try:
+            expected = os.fstat(fd).st_size + 1  # one more: see the end, or that it grew
+            data = b""
+            while len(data) < limit:
+                chunk = os.read(fd, min(limit, max(expected, len(data) + 65536)) - len(data))
+                if not chunk:
+                    break
+                data += chunk
+            return data
+        finally:
+            os.close(fd)
 
     def realpath(self, path: str) -> str:
         """The resolved path; OSError when it does not exist or a link loops."""

@@ -37,26 +37,21 @@ from typing import Literal
 
 import structlog
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import SQLAlchemyError
 
-from . import readcache
 from .db.apply import apply_plan
 from .db.engine import for_reading
 from .db.history import record_failure, record_summary
 from .db.locks import DEFAULT_WRITE_LOCK_WAIT_S, take_write_lock
 from .db.orphans import remove_orphans
-from .db.readcache import forget_other_code, load_documents, stored_keys, write_documents
-from .db.settled import row_stamp, write_mark
 from .db.state import load_actual, read_db_version
 from .drift import DriftSplit, split_drift
-from .fingerprint import fingerprint
-from .model import ActualState, DesiredState, FolderRead, Plan
+from .memory import RunMemory
+from .model import ActualState, DesiredState, Plan
 from .outcome import SHUTDOWN, CancelToken, LockTaker, RunOutcome
 from .planner import PlanOptions, make_plan
 from .reader import DocumentCache, read_tree
 from .revision import detect_revision
 from .runs import RunSummary
-from .settled import mark_of, settles
 
 log = structlog.get_logger(__name__)
 
@@ -120,17 +115,16 @@ class Reconciler:
     """Managed pack ref to the content hash this process last applied it with; survives a
     foreign delete of the pack (whose bookkeeping row cascades away with it)."""
     read_cache: bool = True
-    """Seed the parse cache from, and store it to, the database (`readcache`); False reads
-    every file in full (the property tests' reference path)."""
-    stored_reads: dict[str, str] | None = None
-    """Pack folder -> key of the documents the read cache holds for it (`readcache`); None
-    until this process has loaded them."""
-    _stored_folders: dict[str, FolderRead] = field(default_factory=dict, init=False, repr=False)
-    """The folder reads whose documents the read cache holds: unchanged ones are skipped."""
+    """Seed the parse cache from, and store it to, the database (`memory`, `readcache`);
+    False reads every file in full (`--full-compare`, the property tests' reference)."""
+    memory: RunMemory = field(init=False)
     _snapshot: ActualState | None = field(default=None, init=False, repr=False)
     """The snapshot the current run planned against."""
     _version: int = field(default=0, init=False, repr=False)
     """The change counter the current run read."""
+
+    def __post_init__(self) -> None:
+        self.memory = RunMemory(enabled=self.read_cache)
 
     def forget_database(self) -> None:
         """Make the next run read and compare the whole database."""
@@ -145,26 +139,13 @@ class Reconciler:
         Raises TreeUnreadable / TreeChanged like `read_tree`, RunCancelled once `cancel` is.
         """
         only = self._folders(changed) if changed is not None else None
-        if self.read_cache and self.stored_reads is None:
-            self._seed_cache()
         with collector_paused(self.long_lived):
+            self.memory.seed(self.engine, self.cache)  # once a process: stored documents
             desired = read_tree(
                 self.root, self.cache, previous=self.desired, only=only, progress=_Progress(cancel)
             )
         self.desired = desired
         return desired
-
-    def _seed_cache(self) -> None:
-        """Seed the parse cache with the documents earlier applies stored (once a process)."""
-        try:
-            with collector_paused(self.long_lived), self.engine.connect() as conn:
-                documents, keys = load_documents(for_reading(conn), fingerprint())
-        except SQLAlchemyError as error:
-            # Only a cost: every file is parsed. The run's own transaction reports the error.
-            log.warning("read cache not loaded", error=str(getattr(error, "orig", error)))
-            return
-        readcache.seed(self.cache, documents)
-        self.stored_reads = keys
 
     def _folders(self, changed: Collection[str]) -> set[str] | None:
         """Pack folders the paths fall in; None when a path is not inside one (read all)."""
@@ -234,21 +215,21 @@ class Reconciler:
                     outcome.plan.changes or outcome.plan.bookkeeping or outcome.plan.ended_overrides
                 )
                 trusted = read_db_version(conn) == self._version + wrote
-                stored = self._store_reads(conn, desired, outcome.timings)
-                if trusted and self.read_cache:
-                    self._mark_settled(conn, outcome, desired, self._version + wrote)
+                version = self._version + wrote if trusted else None
+                self.memory.store(conn, desired, self.cache, outcome, self.options, version)
                 if cancel is not None:
                     cancel.check()  # the last moment a watchdog can still roll it back
         except BaseException as error:
             # The snapshot may hold rows of a transaction that never committed.
             self.forget_database()
+            self.memory.rolled_back()
             shutting_down = cancel is not None and cancel.reason == SHUTDOWN
             if isinstance(error, Exception) and not shutting_down:
                 message = f"{type(error).__name__}: {error}"
                 record_failure(self.engine, started_at, revision, message)
             raise
         assert self._snapshot is not None
-        self.stored_reads, self._stored_folders = stored, dict(desired.folders)
+        self.memory.committed()
         # A runtime this run created has an id only the database knows: reload next time.
         if trusted and not self._snapshot.ids_unknown:
             self.actual, self.db_version = self._snapshot, self._version + wrote
@@ -309,40 +290,6 @@ class Reconciler:
             drift_reverted=drift == "revert",
             compared_all=scope is None,
         )
-
-    def _store_reads(
-        self, conn: Connection, desired: DesiredState, timings: dict[str, float]
-    ) -> dict[str, str]:
-        """Store the documents of folders read again since the last store (this transaction).
-
-        Returns folder -> key as the store holds it once the transaction commits.
-        """
-        if not self.read_cache:
-            return {}
-        mark = time.perf_counter()
-        code = fingerprint()
-        stored = self.stored_reads
-        if stored is None or not self._stored_folders:
-            forget_other_code(conn, code)
-            stored = stored_keys(conn, code) if stored is None else stored
-        folders = self._stored_folders
-        changed = [name for name, read in desired.folders.items() if folders.get(name) is not read]
-        current = readcache.by_folder(self.cache, changed)
-        rewrite = readcache.rewrite(stored, current, desired.folders)
-        if rewrite.write or rewrite.forget:
-            write_documents(conn, rewrite, code)
-        timings["store"] = time.perf_counter() - mark
-        return rewrite.stored
-
-    def _mark_settled(
-        self, conn: Connection, outcome: RunOutcome, desired: DesiredState, version: int
-    ) -> None:
-        """Record the inputs of a run that leaves nothing unsettled (`settled`)."""
-        drift_left = bool(outcome.drift) and not outcome.drift_reverted
-        if settles(outcome.plan, desired, drift_left):
-            rows = row_stamp(conn)
-            mark = mark_of(outcome.plan, desired, fingerprint(), self.options, version, rows)
-            write_mark(conn, mark)
 
     def _load(self, conn: Connection, desired: DesiredState) -> tuple[ActualState, set[str] | None]:
         """The database snapshot, and the packs to compare (None: all of them)."""
