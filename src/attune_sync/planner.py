@@ -102,15 +102,14 @@ def make_plan(
         bundle = valid[ref]
         upserts.extend(_pack_changes(bundle, actual, plan, settled.runtimes))
         _component_changes(bundle, actual, upserts, deletes, settled.runtimes)
-    keep_moved_components(valid, deletes)
+    planned = keep_moved_components(valid, deletes)
     # What something staying still uses is kept first; the guards then weigh what would go.
-    held.extend(hold_back_broken_references(actual, upserts, deletes))
-    guarded, emptied = guards.emptied_pack_guard(deletes, valid, actual, options.allow_mass_delete)
-    guarded, too_many = guards.mass_delete_guard(guarded, actual, limits)
-    deletes = {kind: set(refs) for kind, refs in guarded.items()}
-    held += emptied + too_many
+    planned, still_used = hold_back_broken_references(actual, upserts, planned)
+    planned, emptied = guards.emptied_pack_guard(planned, valid, actual, options.allow_mass_delete)
+    planned, too_many = guards.mass_delete_guard(planned, actual, limits)
+    held += still_used + emptied + too_many
     plan.held_back = sorted(held, key=lambda item: (item.kind, item.ref))
-    plan.changes = ordered(upserts) + delete_changes(actual, deletes)
+    plan.changes = ordered(upserts) + delete_changes(actual, planned)
     return plan
 
 
