@@ -31,6 +31,7 @@ from .model import (
     Change,
     DesiredState,
     FieldChange,
+    HeldBack,
     Kind,
     ManagedInfo,
     PackBundle,
@@ -38,9 +39,9 @@ from .model import (
 )
 from .overrides import keep_overrides
 from .runtimes import RuntimeIndex, split_constraint
-from .settle import kept_pack_refs, settle, settle_references
+from .settle import Settled, kept_pack_refs, settle
 
-__all__ = ["PlanOptions", "json_equal", "make_plan", "settle_references"]
+__all__ = ["PlanOptions", "json_equal", "make_plan", "settle_for_plan"]
 
 DEFAULT_MAX_DELETE_SHARE = 0.5
 
@@ -54,32 +55,47 @@ class PlanOptions:
     """Take over a pack that exists in the database unmanaged when a folder declares its ref."""
 
 
+def settle_for_plan(
+    desired: DesiredState,
+    actual: ActualState,
+    options: PlanOptions | None = None,
+    scope: Collection[str] | None = None,
+) -> Settled:
+    """Settle `desired` as `make_plan(desired, actual, options, scope)` would: after the
+    guards that decide which packs go, so a pack they hold keeps its components usable.
+
+    Pass the result to `make_plan(..., settled=)` to plan without settling again.
+    """
+    options = options or PlanOptions()
+    _, held = _guard_packs(desired, actual, options, scope)
+    return settle(desired, actual, held={item.ref for item in held}, adopt=options.adopt)
+
+
 def make_plan(
     desired: DesiredState,
     actual: ActualState,
     options: PlanOptions | None = None,
     scope: Collection[str] | None = None,
+    settled: Settled | None = None,
 ) -> Plan:
     """The ordered changes that make `actual` equal `desired`.
 
     `scope` limits the comparison to those pack refs (a caller that knows the other packs
     are unchanged on both sides); references are still checked across the whole tree.
+    `settled`: `desired` already settled against `actual` by `settle_for_plan` with the same
+    options and scope; without it, the plan settles it here (once either way).
     """
     options = options or PlanOptions()
     limits = guards.MassDeleteLimits(options.allow_mass_delete, options.max_delete_share)
-    # Which packs go is known before references are settled (settling can only keep more of
-    # them, below): guard them first, so a pack held here is one others may still rely on.
-    candidates = actual.managed if scope is None else set(scope) & actual.managed.keys()
-    kept_before = kept_pack_refs(desired.invalid, actual)
-    doomed = frozenset(
-        ref for ref in candidates if ref not in desired.packs and ref not in kept_before
-    )
-    doomed, held = guards.unknown_folder_guard(doomed, desired.invalid, actual)
-    pack_deletes, mass_held = guards.mass_delete_guard(
-        guards.deletes_of(pack=doomed), actual, limits
-    )
-    held += mass_held
-    settled = settle(desired, actual, held={item.ref for item in held}, adopt=options.adopt)
+    pack_deletes, held = _guard_packs(desired, actual, options, scope)
+    held_refs = frozenset(item.ref for item in held)
+    if settled is None:
+        settled = settle(desired, actual, held=held_refs, adopt=options.adopt)
+    elif (settled.held, settled.adopt, settled.database) != (held_refs, options.adopt, True):
+        raise ValueError(
+            "`settled` was settled with other holds or options than this plan's: "
+            "make it with settle_for_plan(desired, actual, options, scope)"
+        )
     valid, invalid = settled.valid, settled.invalid
     plan = Plan(
         invalid=invalid,
@@ -90,7 +106,7 @@ def make_plan(
 
     upserts: list[Change] = []
     # A pack settled invalid keeps the pack last synced from its folder, whatever it declares.
-    deletes: dict[Kind, set[str]] = {"pack": set(pack_deletes["pack"] - settled.kept)}
+    deletes: dict[Kind, set[str]] = {"pack": set(pack_deletes - settled.kept)}
     deletes.update((kind, set()) for kind in COMPONENT_KINDS)
     if scope is None:
         compared = sorted(valid)
@@ -111,6 +127,30 @@ def make_plan(
     plan.held_back = sorted(held, key=lambda item: (item.kind, item.ref))
     plan.changes = ordered(upserts) + delete_changes(actual, planned)
     return plan
+
+
+def _guard_packs(
+    desired: DesiredState,
+    actual: ActualState,
+    options: PlanOptions,
+    scope: Collection[str] | None,
+) -> tuple[frozenset[str], list[HeldBack]]:
+    """The managed packs this plan deletes, and the holds of the guards that run first.
+
+    Which packs go is known before references are settled (settling can only keep more of
+    them): guard them first, so a pack held here is one others may still rely on.
+    """
+    limits = guards.MassDeleteLimits(options.allow_mass_delete, options.max_delete_share)
+    candidates = actual.managed if scope is None else set(scope) & actual.managed.keys()
+    kept_before = kept_pack_refs(desired.invalid, actual)
+    doomed = frozenset(
+        ref for ref in candidates if ref not in desired.packs and ref not in kept_before
+    )
+    doomed, held = guards.unknown_folder_guard(doomed, desired.invalid, actual)
+    pack_deletes, mass_held = guards.mass_delete_guard(
+        guards.deletes_of(pack=doomed), actual, limits
+    )
+    return frozenset(pack_deletes["pack"]), held + mass_held
 
 
 # --------------------------------------------------------------------------- creates and updates
