@@ -2,7 +2,9 @@
 
 A `Reconciler` remembers, between runs:
 
-* the parsed files (`DocumentCache`): a run re-parses only files whose bytes changed;
+* the parsed files (`DocumentCache`): a run re-parses only files whose bytes changed. A
+  fresh process seeds it from what earlier applies stored (`readcache`), and every apply
+  stores what changed, so even a new process parses only the files that changed;
 * the last tree it read, per pack folder: a run told which paths changed re-reads only
   those pack folders (the root is always listed again, and a run without hints reads all);
 * the database as its last committed run left it (the snapshot it read, changed as its
@@ -35,15 +37,18 @@ from typing import Literal
 
 import structlog
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
 
+from . import readcache
 from .db.apply import apply_plan
 from .db.engine import for_reading
 from .db.history import record_failure, record_summary
 from .db.locks import DEFAULT_WRITE_LOCK_WAIT_S, take_write_lock
 from .db.orphans import remove_orphans
+from .db.readcache import forget_other_code, load_documents, stored_keys, write_documents
 from .db.state import load_actual, read_db_version
 from .drift import DriftSplit
-from .model import ActualState, DesiredState, Plan
+from .model import ActualState, DesiredState, FolderRead, Plan
 from .outcome import SHUTDOWN, CancelToken, LockTaker, RunOutcome
 from .planner import PlanOptions, make_plan, plan_with_drift
 from .reader import DocumentCache, read_tree
@@ -111,6 +116,14 @@ class Reconciler:
     applied_hashes: dict[str, str] = field(default_factory=dict)
     """Managed pack ref to the content hash this process last applied it with; survives a
     foreign delete of the pack (whose bookkeeping row cascades away with it)."""
+    read_cache: bool = True
+    """Seed the parse cache from, and store it to, the database (`readcache`); False reads
+    every file in full (the property tests' reference path)."""
+    stored_reads: dict[str, str] | None = None
+    """Pack folder -> key of the documents the read cache holds for it (`readcache`); None
+    until this process has loaded them."""
+    _stored_folders: dict[str, FolderRead] = field(default_factory=dict, init=False, repr=False)
+    """The folder reads whose documents the read cache holds: unchanged ones are skipped."""
     _snapshot: ActualState | None = field(default=None, init=False, repr=False)
     """The snapshot the current run planned against."""
     _version: int = field(default=0, init=False, repr=False)
@@ -129,12 +142,26 @@ class Reconciler:
         Raises TreeUnreadable / TreeChanged like `read_tree`, RunCancelled once `cancel` is.
         """
         only = self._folders(changed) if changed is not None else None
+        if self.read_cache and self.stored_reads is None:
+            self._seed_cache()
         with collector_paused(self.long_lived):
             desired = read_tree(
                 self.root, self.cache, previous=self.desired, only=only, progress=_Progress(cancel)
             )
         self.desired = desired
         return desired
+
+    def _seed_cache(self) -> None:
+        """Seed the parse cache with the documents earlier applies stored (once a process)."""
+        try:
+            with collector_paused(self.long_lived), self.engine.connect() as conn:
+                documents, keys = load_documents(for_reading(conn), readcache.fingerprint())
+        except SQLAlchemyError as error:
+            # Only a cost: every file is parsed. The run's own transaction reports the error.
+            log.warning("read cache not loaded", error=str(getattr(error, "orig", error)))
+            return
+        readcache.seed(self.cache, documents)
+        self.stored_reads = keys
 
     def _folders(self, changed: Collection[str]) -> set[str] | None:
         """Pack folders the paths fall in; None when a path is not inside one (read all)."""
@@ -204,6 +231,7 @@ class Reconciler:
                     outcome.plan.changes or outcome.plan.bookkeeping or outcome.plan.ended_overrides
                 )
                 trusted = read_db_version(conn) == self._version + wrote
+                stored = self._store_reads(conn, desired, outcome.timings)
                 if cancel is not None:
                     cancel.check()  # the last moment a watchdog can still roll it back
         except BaseException as error:
@@ -215,6 +243,7 @@ class Reconciler:
                 record_failure(self.engine, started_at, revision, message)
             raise
         assert self._snapshot is not None
+        self.stored_reads, self._stored_folders = stored, dict(desired.folders)
         # A runtime this run created has an id only the database knows: reload next time.
         if trusted and not self._snapshot.ids_unknown:
             self.actual, self.db_version = self._snapshot, self._version + wrote
@@ -275,6 +304,30 @@ class Reconciler:
             drift_reverted=drift == "revert",
             compared_all=scope is None,
         )
+
+    def _store_reads(
+        self, conn: Connection, desired: DesiredState, timings: dict[str, float]
+    ) -> dict[str, str]:
+        """Store the documents of folders read again since the last store (this transaction).
+
+        Returns folder -> key as the store holds it once the transaction commits.
+        """
+        if not self.read_cache:
+            return {}
+        mark = time.perf_counter()
+        fingerprint = readcache.fingerprint()
+        stored = self.stored_reads
+        if stored is None or not self._stored_folders:
+            forget_other_code(conn, fingerprint)
+            stored = stored_keys(conn, fingerprint) if stored is None else stored
+        folders = self._stored_folders
+        changed = [name for name, read in desired.folders.items() if folders.get(name) is not read]
+        current = readcache.by_folder(self.cache, changed)
+        rewrite = readcache.rewrite(stored, current, desired.folders)
+        if rewrite.write or rewrite.forget:
+            write_documents(conn, rewrite, fingerprint)
+        timings["store"] = time.perf_counter() - mark
+        return rewrite.stored
 
     def _load(self, conn: Connection, desired: DesiredState) -> tuple[ActualState, set[str] | None]:
         """The database snapshot, and the packs to compare (None: all of them)."""

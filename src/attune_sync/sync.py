@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from .model import ActualState, InvalidPack, PackBundle, Problem
 from .notes import SkippedNote
 from .planner import PlanOptions
-from .reader import read_tree
+from .reader import DocumentCache, read_tree
 from .settle import settle
 
 if TYPE_CHECKING:
@@ -70,15 +70,27 @@ def plan(engine: Engine, root: str, options: PlanOptions | None = None) -> Plan:
 
 
 def plan_read_only(
-    database: ReadOnlyDatabase, root: str, options: PlanOptions | None = None
+    database: ReadOnlyDatabase,
+    root: str,
+    options: PlanOptions | None = None,
+    *,
+    cache: DocumentCache | None = None,
 ) -> Plan:
     """`plan` against a database opened by `db.reading.open_for_reading`: nothing is created
     or migrated, a database without attune-sync's tables plans as empty, and one whose older
-    schema cannot be read says that `apply` upgrades it."""
-    from .planner import make_plan
+    schema cannot be read says that `apply` upgrades it.
 
+    Files an earlier apply stored (`readcache`) are hashed, not parsed; `cache` (tests count
+    its parses) is seeded with them.
+    """
+    from .planner import make_plan
+    from .readcache import seed
+
+    cache = DocumentCache() if cache is None else cache
+    seed(cache, database.stored_documents())
+    desired = read_tree(root, cache)
     # What Reconciler.plan does, with the database's own read: its errors name an old schema.
-    return make_plan(read_tree(root), database.load_actual(), options or PlanOptions())
+    return make_plan(desired, database.load_actual(), options or PlanOptions())
 
 
 def apply(

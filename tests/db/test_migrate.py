@@ -36,6 +36,7 @@ ALL_TABLES = {
     "sync_run",
     "sync_db_version",
     "sync_change",
+    "sync_read_cache",
     "alembic_version",
 }
 HEAD = head_revision()

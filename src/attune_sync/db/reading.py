@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from attune_sync import readcache
 from attune_sync.db.engine import (
     DatabaseError,
     for_reading,
@@ -26,7 +27,9 @@ from attune_sync.db.engine import (
     sqlite_in_memory,
 )
 from attune_sync.db.migrate import checked_revision, head_revision, upgrade
+from attune_sync.db.readcache import load_documents
 from attune_sync.db.state import load_actual
+from attune_sync.documents import Document
 from attune_sync.model import ActualState
 
 
@@ -67,6 +70,20 @@ class ReadOnlyDatabase:
             raise DatabaseError(
                 f"cannot read the database {self.url!r}{older}: {reason}", url=self.url
             ) from error
+
+    def stored_documents(self) -> list[Document]:
+        """What earlier applies stored of the files (`readcache`); none when it cannot say.
+
+        An older schema without the read cache, or any error reading it, only means that
+        every file is parsed.
+        """
+        if self.engine is None or self.revision != head_revision():
+            return []
+        try:
+            with self.connect() as conn:
+                return load_documents(conn, readcache.fingerprint())[0]
+        except SQLAlchemyError:
+            return []
 
     def dispose(self) -> None:
         if self.engine is not None:

@@ -22,6 +22,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -320,6 +321,17 @@ sync_change = Table(
     # transaction id so concurrent writers never touch the same row (migration 0004). A
     # sync folds them into sync_db_version.version; SQLite bumps that counter directly.
     Column("txid", BigInteger, primary_key=True, autoincrement=False),
+)
+
+sync_read_cache = Table(
+    "sync_read_cache",
+    metadata,
+    # Per pack folder, what each file produced when an apply read it (attune_sync.readcache,
+    # migration 0006): a later process reuses it for files whose digest is unchanged.
+    Column("folder", Text, primary_key=True),
+    Column("fingerprint", String(32), nullable=False),
+    Column("folder_key", String(32), nullable=False),
+    Column("payload", LargeBinary, nullable=False),
 )
 
 sync_run = Table(

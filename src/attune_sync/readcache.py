@@ -1,0 +1,161 @@
+"""What each file produced, kept between processes: a fresh run parses only changed files.
+
+A `Document` is a pure function of a file's path, its bytes and the code that checks it. An
+apply stores, per pack folder, every file's digest and the document it produced, tagged with
+`fingerprint()` (this code and the libraries that parse and check); a later process seeds its
+`DocumentCache` with them, so the reader finds an unchanged file by its digest, hashes it and
+never parses it. Stat signatures do not survive a fresh checkout; content digests do.
+
+Nothing here can make a plan differ from a full read. What cannot be trusted is not seeded,
+and its files are parsed: rows written by other code (another fingerprint), a payload that
+does not decode, a file whose bytes hash differently. Rows are written only inside an apply's
+transaction, so a failed run leaves none behind. The database edge is `db/readcache.py`.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.metadata
+import json
+import sys
+import zlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .documents import Document, DocumentCache
+from .problem import Problem
+
+FORMAT = 1
+"""Bumped when the stored payload's layout changes."""
+
+_LIBRARIES = ("PyYAML", "jsonschema", "jsonschema-rs", "referencing")
+"""The libraries whose behaviour a document depends on (parsing, schema checks)."""
+
+UNKNOWN_SIGNATURE = (-1, -1, -1, -1)
+"""The stat signature of a seeded document: never equal to a real one, so the file is always
+read and hashed before its document is reused."""
+
+
+@functools.cache
+def fingerprint() -> str:
+    """A digest of the code that turns bytes into documents: any change means a full read.
+
+    The whole package's source, not a hand-kept version number, so forgetting to bump one
+    can never reuse a document an older checker produced.
+    """
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(f"{FORMAT}\0{sys.version}\0".encode())
+    for name in _LIBRARIES:
+        try:
+            version = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            version = "-"
+        digest.update(f"{name}={version}\0".encode())
+    package = Path(__file__).resolve().parent
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def folder_key(documents: Iterable[Document]) -> str:
+    """What a folder's stored row stands for: its files' paths and digests."""
+    digest = hashlib.blake2b(digest_size=16)
+    for document in sorted(documents, key=lambda d: d.relpath):
+        digest.update(f"{document.relpath}\0{document.digest}\n".encode())
+    return digest.hexdigest()
+
+
+def storable(document: Document) -> bool:
+    """A document made from bytes that were read (an unreadable file has no digest)."""
+    return bool(document.digest)
+
+
+def encode(documents: Iterable[Document]) -> bytes:
+    """One folder's documents as a compact payload (JSON: YAML keys are always strings)."""
+    rows = [[d.relpath, d.digest, d.data, [_problem_row(p) for p in d.problems]] for d in documents]
+    text = json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
+    return zlib.compress(text.encode("utf-8", "surrogatepass"), 1)
+
+
+def decode(payload: bytes) -> list[Document] | None:
+    """The documents of `encode`, or None when the payload cannot be trusted."""
+    try:
+        rows = json.loads(zlib.decompress(payload).decode("utf-8", "surrogatepass"))
+        return [
+            Document(relpath, digest, data, tuple(Problem(*row) for row in problems))
+            for relpath, digest, data, problems in rows
+        ]
+    except (zlib.error, UnicodeDecodeError, ValueError, TypeError):
+        return None
+
+
+def _problem_row(problem: Problem) -> list[Any]:
+    return [
+        problem.path,
+        problem.message,
+        problem.line,
+        problem.column,
+        problem.field,
+        problem.hint,
+        problem.severity,
+    ]
+
+
+def seed(cache: DocumentCache, documents: Iterable[Document]) -> int:
+    """Put stored documents in `cache` where it knows nothing better; how many went in."""
+    added = 0
+    for document in documents:
+        if document.relpath not in cache.entries:
+            cache.put(UNKNOWN_SIGNATURE, document)
+            added += 1
+    return added
+
+
+def by_folder(cache: DocumentCache, folders: Iterable[str]) -> dict[str, list[Document]]:
+    """The storable documents the cache holds for each of `folders`."""
+    wanted: dict[str, list[Document]] = {folder: [] for folder in folders}
+    for relpath, (_signature, document) in cache.entries.items():
+        bucket = wanted.get(relpath.split("/", 1)[0])
+        if bucket is not None and storable(document):
+            bucket.append(document)
+    return wanted
+
+
+@dataclass(frozen=True, slots=True)
+class Rewrite:
+    """What an apply writes to the store: folders to (re)write, folders to forget."""
+
+    write: dict[str, tuple[str, list[Document]]]
+    """Folder -> (key, documents)."""
+    forget: list[str]
+    stored: dict[str, str]
+    """Folder -> key, as the store holds it once this is written."""
+
+
+def rewrite(
+    stored: Mapping[str, str],
+    current: Mapping[str, list[Document]],
+    present: Iterable[str],
+) -> Rewrite:
+    """Compare the store (folder -> key) with the documents just read.
+
+    `current` holds the folders read again this run (others are unchanged); `present` is
+    every folder in the tree. A folder whose documents are all gone has nothing to store.
+    """
+    present = set(present)
+    write: dict[str, tuple[str, list[Document]]] = {}
+    after = {folder: key for folder, key in stored.items() if folder in present}
+    for folder, documents in current.items():
+        if not documents:
+            after.pop(folder, None)
+            continue
+        key = folder_key(documents)
+        if stored.get(folder) != key:
+            write[folder] = (key, documents)
+        after[folder] = key
+    forget = sorted(folder for folder in stored if folder not in after)
+    return Rewrite(write, forget, after)
