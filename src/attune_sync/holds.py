@@ -9,8 +9,10 @@ keep what another pack was about to delete: this runs to a fixpoint.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping, Set
 from typing import Any
 
+from .guards import Deletes
 from .model import COMPONENT_KINDS, ActualState, Change, HeldBack, Kind, PackBundle
 
 _USES: dict[str, tuple[tuple[str, Kind], ...]] = {
@@ -23,12 +25,17 @@ _USES: dict[str, tuple[tuple[str, Kind], ...]] = {
 _HELD_KINDS: tuple[Kind, ...] = ("action", "trigger", "runtime")
 
 
-def keep_moved_components(valid: dict[str, PackBundle], deletes: dict[Kind, set[str]]) -> None:
-    """A component that moved to another pack is updated there, never deleted."""
+def keep_moved_components(
+    valid: Mapping[str, PackBundle], deletes: Deletes
+) -> dict[Kind, Set[str]]:
+    """`deletes` without the components that moved to another pack (updated there, never
+    deleted). A new value; `deletes` is left as it is."""
+    kept: dict[Kind, Set[str]] = dict(deletes)
     for kind in COMPONENT_KINDS:
         if deletes[kind]:
             declared = set().union(*(b.components(kind).keys() for b in valid.values()))
-            deletes[kind] -= declared
+            kept[kind] = deletes[kind] - declared
+    return kept
 
 
 def _uses(
@@ -59,12 +66,17 @@ def _uses(
 
 
 def hold_back_broken_references(
-    actual: ActualState, upserts: list[Change], deletes: dict[Kind, set[str]]
-) -> list[HeldBack]:
-    """Hold back deletes of what something staying in the database still uses."""
-    if not any(deletes[kind] for kind in ("pack", *_HELD_KINDS)):
-        return []
+    actual: ActualState, upserts: list[Change], planned: Deletes
+) -> tuple[dict[Kind, Set[str]], list[HeldBack]]:
+    """Hold back deletes of what something staying in the database still uses.
+
+    Returns the deletes that go ahead and the holds (code `still_used`), as new values, like
+    the guards in `guards`; `planned` is left as it is.
+    """
+    if not any(planned[kind] for kind in ("pack", *_HELD_KINDS)):
+        return dict(planned), []
     uses = _uses(actual, upserts)
+    deletes: dict[Kind, set[str]] = {kind: set(refs) for kind, refs in planned.items()}
 
     def users(kind: str, ref: str) -> list[str]:
         return [
@@ -92,10 +104,10 @@ def hold_back_broken_references(
             deletes["pack"].discard(pack_ref)
             held.append(HeldBack("delete", "pack", pack_ref, reason, "still_used"))
         if not changed and not stuck:
-            return held
+            return {kind: frozenset(refs) for kind, refs in deletes.items()}, held
 
 
-def _stuck(pack_ref: str, actual: ActualState, deletes: dict[Kind, set[str]], users: Any) -> str:
+def _stuck(pack_ref: str, actual: ActualState, deletes: Deletes, users: Any) -> str:
     """Why deleting `pack_ref` must wait, or "" when nothing staying needs what it holds."""
     rules = [
         f"rule {rule!r}"
@@ -120,7 +132,7 @@ def still_used(users: list[str]) -> str:
 _DELETE_ORDER: tuple[Kind, ...] = ("rule", "sensor", "action", "trigger", "runtime")
 
 
-def delete_changes(actual: ActualState, deletes: dict[Kind, set[str]]) -> list[Change]:
+def delete_changes(actual: ActualState, deletes: Deletes) -> list[Change]:
     changes: list[Change] = []
     gone_packs = deletes["pack"]
     for kind in _DELETE_ORDER:

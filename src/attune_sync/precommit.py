@@ -19,9 +19,9 @@ from pathlib import Path
 
 from .db.schema import BUILTIN_RUNTIMES
 from .model import Problem
-from .planner import settle_references
 from .reader import TreeChanged, TreeUnreadable, read_tree
 from .render import render_problem
+from .settle import settle_references
 from .sync import offline_state
 
 _PACK_FILES = ("pack.yaml", "pack.yml")

@@ -44,11 +44,11 @@ from .db.history import record_failure, record_summary
 from .db.locks import DEFAULT_WRITE_LOCK_WAIT_S, take_write_lock
 from .db.orphans import remove_orphans
 from .db.state import load_actual, read_db_version
-from .drift import DriftSplit, split_drift
+from .drift import DriftSplit
 from .memory import RunMemory
 from .model import ActualState, DesiredState, Plan
 from .outcome import SHUTDOWN, CancelToken, LockTaker, RunOutcome
-from .planner import PlanOptions, make_plan
+from .planner import PlanOptions, make_plan, plan_with_drift
 from .reader import DocumentCache, read_tree
 from .revision import detect_revision
 from .runs import RunSummary
@@ -315,15 +315,11 @@ class Reconciler:
         scope: set[str] | None,
         drift: DriftMode,
     ) -> tuple[Plan, DriftSplit]:
-        plan = make_plan(desired, actual, self.options, scope)
+        """Plan once, drift tagged; in report mode only the packs whose files changed."""
         recorded = {**self.applied_hashes}
         recorded.update((ref, info.content_hash) for ref, info in actual.managed.items())
-        split = split_drift(plan, desired, recorded)
-        if drift == "report" and split.drift:
-            # Apply only the packs whose files changed; drift inside them goes with them.
-            tree_scope = split.tree_packs()
-            plan = make_plan(desired, actual, self.options, tree_scope)
-        return plan, split
+        report = drift == "report"
+        return plan_with_drift(desired, actual, self.options, scope, recorded, report=report)
 
     def _scope(self, desired: DesiredState, actual: ActualState) -> set[str]:
         """Packs whose files differ from what was last applied, or that need another look."""

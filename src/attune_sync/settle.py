@@ -39,6 +39,14 @@ class Settled:
     """Pack refs the run leaves exactly as the database has them."""
     runtimes: RuntimeIndex
     warnings: list[Problem] = field(default_factory=list)
+    # What it was settled with: `planner.make_plan` takes a Settled only when these are what
+    # its own guards and options would settle with.
+    held: frozenset[str] = frozenset()
+    """The packs a guard held back before settling: they stay, and so do their components."""
+    adopt: bool = False
+    """Whether a folder may take over a pack made outside attune-sync."""
+    database: bool = True
+    """Whether `actual` came from a database (problems then say "or the database")."""
 
 
 def settle(
@@ -83,7 +91,9 @@ def settle(
             warnings += [problem for found in dropped.values() for problem in found]
             invalid.sort(key=lambda pack: pack.folder)
             warnings = [locate_problem(desired.root, problem) for problem in warnings]
-            return Settled(valid, invalid, kept, world.runtimes, warnings)
+            return Settled(
+                valid, invalid, kept, world.runtimes, warnings, frozenset(held), adopt, database
+            )
         for pack in failed:
             del valid[pack.ref or ""]
             invalid.append(pack)

@@ -19,9 +19,10 @@ from attune_sync.model import (
     SensorSpec,
     TriggerSpec,
 )
-from attune_sync.planner import PlanOptions, json_equal, make_plan
+from attune_sync.planner import PlanOptions, json_equal, make_plan, settle_for_plan
 from attune_sync.render import render_plan
 from attune_sync.secrets import SECRET_MASK, Secret, masked
+from attune_sync.settle import settle
 
 RUNTIMES = {"shell": 1, "python3": 2}
 _ids = iter(range(1000, 100000))
@@ -602,3 +603,30 @@ def test_a_folder_that_now_declares_another_ref_and_settles_invalid_keeps_its_pa
     assert [pack.ref for pack in plan.invalid] == ["a2"]
     assert plan.changes == []
     assert plan.held_back == []
+
+
+# --------------------------------------------------------------------------- settle, then plan
+
+
+def test_a_plan_from_a_settled_tree_is_the_plan_that_settles_itself() -> None:
+    user = bundle("u", sensors=[sensor("u", "s", "a.t1")])
+    cases = [
+        (desired(A, B), actual_of(A, C), None),
+        # a's delete is held before settling, and u may still use a's trigger
+        (desired(user), actual_of(A, B, C, D, user), None),
+        (desired(user, B), actual_of(A, B, C, D, user), {"a", "u"}),
+    ]
+    for tree, state, scope in cases:
+        settled = settle_for_plan(tree, state, None, scope)
+        assert make_plan(tree, state, None, scope, settled=settled) == make_plan(
+            tree, state, None, scope
+        )
+
+
+def test_a_tree_settled_with_other_holds_is_refused() -> None:
+    user = bundle("u", sensors=[sensor("u", "s", "a.t1")])
+    tree, state = desired(user), actual_of(A, B, C, D, user)
+    with pytest.raises(ValueError, match="settle_for_plan"):
+        make_plan(tree, state, settled=settle(tree, state))  # settled without the guards' holds
+    with pytest.raises(ValueError, match="settle_for_plan"):
+        make_plan(tree, state, PlanOptions(adopt=True), settled=settle_for_plan(tree, state))

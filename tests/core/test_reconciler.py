@@ -91,13 +91,13 @@ def folders_read(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def scopes(monkeypatch: pytest.MonkeyPatch) -> list[set[str] | None]:
     """The scope each reconciler run planned with (None: a full comparison)."""
     seen: list[set[str] | None] = []
-    original = reconciler_module.make_plan
+    original = reconciler_module.plan_with_drift
 
-    def spy(desired: Any, actual: Any, options: Any = None, scope: Any = None) -> Plan:
+    def spy(desired: Any, actual: Any, options: Any, scope: Any, *args: Any, **kw: Any) -> Any:
         seen.append(None if scope is None else set(scope))
-        return original(desired, actual, options, scope)
+        return original(desired, actual, options, scope, *args, **kw)
 
-    monkeypatch.setattr(reconciler_module, "make_plan", spy)
+    monkeypatch.setattr(reconciler_module, "plan_with_drift", spy)
     return seen
 
 

@@ -18,10 +18,13 @@ from attune_sync.db.runs import record_run
 from attune_sync.model import Change, Plan
 from attune_sync.planner import PlanOptions
 from attune_sync.reconciler import Reconciler
+from attune_sync.runs import RunResult, RunSummary
 from cli.helpers import run_json
 from core.trees import pack_doc, trigger_doc, write_tree
 
 from .factories import T0, apply, managed_pack
+
+APPLIED, NOOP = RunSummary(RunResult.APPLIED), RunSummary(RunResult.NOOP)
 
 
 def _version(engine: Engine) -> int:
@@ -58,7 +61,7 @@ def test_foreign_writes_do_not_wait_on_a_running_apply(pg_url: str) -> None:
         with engine.connect() as ours, engine.connect() as foreign:
             update = Change("update", "pack", "a", None, values={"label": "new"})
             apply_plan(ours, Plan(changes=[update]))
-            record_run(ours, started_at=T0, finished_at=T0, revision=None, result="applied")
+            record_run(ours, APPLIED, started_at=T0, finished_at=T0, revision=None)
             foreign.exec_driver_sql("SET lock_timeout = '500ms'")
             foreign.execute(t.pack.update().where(t.pack.c.ref == "b").values(label="B"))
             foreign.commit()
@@ -80,7 +83,7 @@ def test_a_write_committed_after_a_later_one_is_still_counted(pg_url: str) -> No
             late.commit()
             seen = _version(engine)
             with engine.begin() as conn:  # a sync folding the noted changes meanwhile
-                record_run(conn, started_at=T0, finished_at=T0, revision=None, result="noop")
+                record_run(conn, NOOP, started_at=T0, finished_at=T0, revision=None)
             assert _version(engine) == seen
             early.commit()
         assert _version(engine) == seen + 1

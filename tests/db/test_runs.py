@@ -11,6 +11,7 @@ from attune_sync.db.migrate import upgrade
 from attune_sync.db.runs import recent_runs, record_run
 from attune_sync.db.schema import sync_run
 from attune_sync.db.settings import DEFAULT_HISTORY_LIMIT
+from attune_sync.runs import RunResult, RunSummary
 
 from .factories import T0, T1
 
@@ -20,17 +21,17 @@ def test_record_and_list_runs(engine: Engine) -> None:
     with engine.begin() as conn:
         first = record_run(
             conn,
+            RunSummary(RunResult.APPLIED, created=3, updated=1, deleted=2, details=details),
             started_at=T0,
             finished_at=T0 + timedelta(seconds=2),
             revision="abc123",
-            result="applied",
-            created=3,
-            updated=1,
-            deleted=2,
-            details=details,
         )
         second = record_run(
-            conn, started_at=T1, finished_at=None, revision=None, result="invalid", invalid=1
+            conn,
+            RunSummary(RunResult.INVALID, invalid=1),
+            started_at=T1,
+            finished_at=None,
+            revision=None,
         )
     assert second > first
 
@@ -60,27 +61,39 @@ def test_record_and_list_runs(engine: Engine) -> None:
 
 
 def test_unknown_result_is_refused(engine: Engine) -> None:
+    weird = RunSummary("weird")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="result must be one of"), engine.begin() as conn:
-        record_run(conn, started_at=T0, finished_at=T0, revision=None, result="weird")  # type: ignore[arg-type]
+        record_run(conn, weird, started_at=T0, finished_at=T0, revision=None)
+
+
+def test_a_daemon_only_result_is_not_history(engine: Engine) -> None:
+    unreadable = RunSummary(RunResult.UNREADABLE)
+    with pytest.raises(ValueError, match="result must be one of"), engine.begin() as conn:
+        record_run(conn, unreadable, started_at=T0, finished_at=T0, revision=None)
 
 
 def test_timestamps_must_be_timezone_aware(engine: Engine) -> None:
     with pytest.raises(Exception, match="timezone-aware"), engine.begin() as conn:
         record_run(
-            conn, started_at=T0.replace(tzinfo=None), finished_at=None, revision=None, result="noop"
+            conn,
+            RunSummary(RunResult.NOOP),
+            started_at=T0.replace(tzinfo=None),
+            finished_at=None,
+            revision=None,
         )
 
 
-def _idle(conn: Connection, at: datetime, **over: Any) -> int:
-    kwargs: dict[str, Any] = {
-        "started_at": at,
-        "finished_at": at + timedelta(seconds=1),
-        "revision": "abc",
-        "result": "noop",
+def _idle(conn: Connection, at: datetime, revision: str = "abc", **over: Any) -> int:
+    """Record a run; `over` changes the summary of an idle run (result, counts, details)."""
+    fields: dict[str, Any] = {
+        "result": RunResult.NOOP,
         "details": {"errors": [], "held_back": []},
     }
-    kwargs.update(over)
-    return record_run(conn, **kwargs)
+    fields.update(over)
+    fields["result"] = RunResult(fields["result"])
+    summary = RunSummary(**fields)
+    finished_at = at + timedelta(seconds=1)
+    return record_run(conn, summary, started_at=at, finished_at=finished_at, revision=revision)
 
 
 def test_repeated_idle_runs_are_one_row(engine: Engine) -> None:

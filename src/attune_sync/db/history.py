@@ -23,14 +23,9 @@ def record_summary(
     finished_at: datetime | None = None,
 ) -> int:
     """Insert one run in `conn`'s transaction and return its id."""
+    finished_at = finished_at or datetime.now(UTC)
     return record_run(
-        conn,
-        started_at=started_at,
-        finished_at=finished_at or datetime.now(UTC),
-        revision=revision,
-        result=summary.result.value,  # type: ignore[arg-type]
-        details=summary.details,
-        **summary.counts(),
+        conn, summary, started_at=started_at, finished_at=finished_at, revision=revision
     )
 
 

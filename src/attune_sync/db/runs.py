@@ -18,6 +18,7 @@ from attune_sync.db.changes import fold_changes
 from attune_sync.db.engine import HISTORY_LIMIT_OPTION
 from attune_sync.db.schema import sync_run
 from attune_sync.db.settings import DEFAULT_HISTORY_LIMIT
+from attune_sync.runs import RunSummary
 
 RunResult = Literal["applied", "noop", "invalid", "held_back", "failed"]
 """The results the history holds: attune_sync.runs.HISTORY_RESULTS, as a type."""
@@ -30,38 +31,29 @@ _SAME_AS_BEFORE = ("result", "revision", "held_back", "invalid", "details")
 
 def record_run(
     conn: Connection,
+    summary: RunSummary,
     *,
     started_at: datetime,
     finished_at: datetime | None,
     revision: str | None,
-    result: RunResult,
-    created: int = 0,
-    updated: int = 0,
-    deleted: int = 0,
-    held_back: int = 0,
-    invalid: int = 0,
-    details: dict[str, Any] | None = None,
 ) -> int:
     """Record one run and return the id of its row (a repeat of an idle run reuses it).
 
     A failed apply has rolled its transaction back, so record it in a transaction of its own.
-    `details` must be JSON-serialisable (errors, held-back reasons, per-object results).
-    Also keeps the sync's bookkeeping small: prunes the history, folds the change count.
+    The summary's `details` must be JSON-serialisable (errors, held-back reasons, per-object
+    results); a summary without any stores none. Also keeps the sync's bookkeeping small:
+    prunes the history, folds the change count.
     """
-    if result not in RUN_RESULTS:
-        raise ValueError(f"result must be one of {sorted(RUN_RESULTS)}, not {result!r}")
+    if summary.result not in RUN_RESULTS:
+        raise ValueError(f"result must be one of {sorted(RUN_RESULTS)}, not {summary.result!r}")
     fold_changes(conn)
     row = {
         "started_at": started_at,
         "finished_at": finished_at,
         "revision": revision,
-        "result": result,
-        "created": created,
-        "updated": updated,
-        "deleted": deleted,
-        "held_back": held_back,
-        "invalid": invalid,
-        "details": details,
+        "result": str(summary.result),
+        **summary.counts(),
+        "details": summary.details or None,
     }
     latest = conn.execute(select(sync_run).order_by(sync_run.c.id.desc()).limit(1)).first()
     if latest is not None and _repeats(latest, row):
