@@ -92,9 +92,9 @@ def plan_with_drift(
     to the content hash it was last applied with).
 
     With `report` and drift found, the plan returned keeps only the packs whose files
-    changed (drift inside them goes with them): exactly the plan `make_plan` makes with those
-    packs as its scope, from this pass's settle and per-pack comparisons. (It settles a second
-    time only when the first guards held a pack delete; that plan's settle differs.)
+    changed (drift inside them goes with them), from this pass's guards, settle and per-pack
+    comparisons: what is held stays held, and a pack kept by a hold keeps its components
+    usable to the others, exactly as in the whole plan.
     """
     options = options or PlanOptions()
     pack_deletes, held = _guard_packs(desired, actual, options, scope)
@@ -103,14 +103,13 @@ def plan_with_drift(
     split = split_drift(plan, desired, dict(recorded))
     if not report or not split.drift:
         return plan, split
-    tree = split.tree_packs()
-    pack_deletes, held = _guard_packs(desired, actual, options, tree)
-    if _refs(held) != planning.settled.held:
-        # Only when the first guards held a pack delete: a held pack has no change, so it is
-        # outside `tree`, and the narrowed plan neither holds it nor keeps its components
-        # usable while settling. That settle differs; make it as the narrowed plan would.
-        planning = _Planning(desired, actual, options, _settled(desired, actual, options, held))
-    return planning.plan(tree, pack_deletes, held), split
+    changed_files = {
+        ref for ref, bundle in desired.packs.items() if recorded.get(ref) != bundle.content_hash
+    }
+    tree = split.tree_packs() | changed_files
+    if scope is not None:
+        tree &= set(scope)
+    return planning.plan(tree, pack_deletes & tree, held), split
 
 
 def _refs(held: list[HeldBack]) -> frozenset[str]:

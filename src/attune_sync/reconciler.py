@@ -52,6 +52,8 @@ from .planner import PlanOptions, make_plan, plan_with_drift
 from .reader import DocumentCache, read_tree
 from .revision import detect_revision
 from .runs import RunSummary
+from .settled import changed_packs
+from .shortcut import db_settled
 
 log = structlog.get_logger(__name__)
 
@@ -301,8 +303,13 @@ class Reconciler:
         if actual is None or self._version != self.db_version or stale:
             if remove_orphans(conn):  # left by a delete without its cascade
                 self._version = read_db_version(conn)
+            first = self.loaded_at is None
             actual = load_actual(conn)
             self.loaded_at = now
+            if first and self.read_cache and db_settled(conn, self.options):
+                # A fresh process, and the database is as a settled apply left it: only packs
+                # whose files changed can differ. (Later reloads follow doubt: compare all.)
+                scope = self._scope(desired, actual)
         else:
             scope = self._scope(desired, actual)
         self._snapshot = actual
@@ -323,17 +330,7 @@ class Reconciler:
 
     def _scope(self, desired: DesiredState, actual: ActualState) -> set[str]:
         """Packs whose files differ from what was last applied, or that need another look."""
-        scope = set(self.sticky)
-        for ref, bundle in desired.packs.items():
-            info = actual.managed.get(ref)
-            if (
-                info is None
-                or info.content_hash != bundle.content_hash
-                or info.folder != bundle.folder
-            ):
-                scope.add(ref)
-        scope.update(ref for ref in actual.managed if ref not in desired.packs)
-        return scope
+        return changed_packs(desired, actual) | self.sticky
 
 
 class _Progress:

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from .listing import Listing, list_pack, pack_candidates
-from .model import ActionSpec, DesiredState, Plan
+from .model import ActionSpec, ActualState, DesiredState, Plan
 from .notes import SkippedNote
 from .problem import Problem
 from .readfs import LOCAL, LocalFileSystem
@@ -175,6 +175,19 @@ def mark_of(
         tuple(plan.notes),
         rows,
     )
+
+
+def changed_packs(desired: DesiredState, actual: ActualState) -> set[str]:
+    """Packs whose files differ from what was last applied (by content hash and folder), and
+    managed packs gone from the tree: all a plan must compare while the database is as a
+    settled apply left it (`db_settled`), since every other pack's rows are its files."""
+    changed = set()
+    for ref, bundle in desired.packs.items():
+        info = actual.managed.get(ref)
+        if info is None or info.content_hash != bundle.content_hash or info.folder != bundle.folder:
+            changed.add(ref)
+    changed.update(ref for ref in actual.managed if ref not in desired.packs)
+    return changed
 
 
 def light_tree_key(root: str | os.PathLike[str], fs: LocalFileSystem = LOCAL) -> str | None:

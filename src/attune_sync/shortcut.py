@@ -60,6 +60,18 @@ class Inputs:
         return mark
 
 
+def db_settled(conn: Connection, options: object) -> bool:
+    """Whether the database is exactly as a settled apply with these options left it (the
+    tree may have changed since): then only packs whose files changed need comparing."""
+    mark = read_mark(conn)
+    return (
+        mark is not None
+        and (mark.options, mark.fingerprint) == (options_key(options), fingerprint())
+        and read_db_version(conn) == mark.db_version
+        and row_stamp(conn) == mark.rows
+    )
+
+
 def settled_plan(database: ReadOnlyDatabase, root: str, options: object) -> Plan | None:
     """`diff`'s shortcut: the plan, when the database holds a mark these inputs match."""
     if database.engine is None:

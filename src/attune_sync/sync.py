@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from .db.reading import ReadOnlyDatabase
-    from .model import Plan
+    from .model import DesiredState, Plan
     from .outcome import LockTaker, RunOutcome
     from .reader import DocumentCache
 
@@ -91,7 +91,8 @@ def plan_read_only(
     `read_cache=False` reads and compares everything; `shortcut=False` (tests) only skips
     the shortcut.
     """
-    from .shortcut import settled_plan
+    from .settled import changed_packs
+    from .shortcut import db_settled, settled_plan
 
     options = options or PlanOptions()
     if read_cache and shortcut:
@@ -99,15 +100,30 @@ def plan_read_only(
         if settled is not None:
             return settled
     from .planner import make_plan
+
+    desired = _read_with_stored(database, root, cache, read_cache)
+    # What Reconciler.plan does, with the database's own read: its errors name an old schema.
+    actual = database.load_actual()
+    scope = None
+    # Checked after loading: a write in between moves the count, so it can only say no.
+    if read_cache and database.settled_mark(lambda conn: db_settled(conn, options)):
+        scope = changed_packs(desired, actual)
+    return make_plan(desired, actual, options, scope)
+
+
+def _read_with_stored(
+    database: ReadOnlyDatabase, root: str, cache: DocumentCache | None, stored: bool
+) -> DesiredState:
+    """The tree, parsing only files the database holds no document for. The cache made
+    here is dropped on return: what the plan needs lives on in the desired state, and the
+    rest (a second copy of every file's data) would only raise the peak while planning."""
     from .readcache import seed
     from .reader import DocumentCache, read_tree
 
     cache = DocumentCache() if cache is None else cache
-    if read_cache:
+    if stored:
         seed(cache, database.stored_documents())
-    desired = read_tree(root, cache)
-    # What Reconciler.plan does, with the database's own read: its errors name an old schema.
-    return make_plan(desired, database.load_actual(), options)
+    return read_tree(root, cache)
 
 
 def apply(

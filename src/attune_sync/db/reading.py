@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import SQLAlchemyError
@@ -30,10 +30,12 @@ from attune_sync.db.migrate import checked_revision, head_revision, upgrade
 from attune_sync.db.state import load_actual
 from attune_sync.fingerprint import fingerprint
 from attune_sync.model import ActualState
-from attune_sync.settled import Mark
 
 if TYPE_CHECKING:
     from attune_sync.documents import Document
+
+
+_T = TypeVar("_T")
 
 
 @dataclass(slots=True)
@@ -90,7 +92,7 @@ class ReadOnlyDatabase:
         except SQLAlchemyError:
             return []
 
-    def settled_mark(self, check: Callable[[Connection], Mark | None]) -> Mark | None:
+    def settled_mark(self, check: Callable[[Connection], _T]) -> _T | None:
         """`check` run on a read-only connection (`shortcut`); None on an older schema or any
         error, which only means planning as usual."""
         if self.engine is None or self.revision != head_revision():

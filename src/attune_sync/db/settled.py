@@ -45,7 +45,9 @@ def row_stamp(conn: Connection) -> str | None:
         f"SELECT '{name}', count(*), coalesce(sum(xmin::text::bigint), 0) FROM \"{name}\""
         for name in _STAMPED
     )
-    return ";".join(f"{name}:{count}:{total}" for name, count, total in conn.execute(text(parts)))
+    # Sorted here: PostgreSQL may run the branches in parallel and return them in any order.
+    rows = sorted(f"{name}:{count}:{total}" for name, count, total in conn.execute(text(parts)))
+    return ";".join(rows)
 
 
 def write_mark(conn: Connection, mark: Mark | None) -> None:
