@@ -46,6 +46,18 @@ class Problem:
             text += f" (hint: {self.hint})"
         return text
 
+    def as_row(self) -> list[Any]:
+        """The fields in order, for compact storage: `Problem(*row)` makes it again."""
+        return [
+            self.path,
+            self.message,
+            self.line,
+            self.column,
+            self.field,
+            self.hint,
+            self.severity,
+        ]
+
     def as_json(self) -> dict[str, Any]:
         return {
             "path": self.path,

@@ -19,7 +19,6 @@ import json
 import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from .documents import Document, DocumentCache
 from .problem import Problem
@@ -44,7 +43,7 @@ def storable(document: Document) -> bool:
 
 def encode(documents: Iterable[Document]) -> bytes:
     """One folder's documents as a compact payload (JSON: YAML keys are always strings)."""
-    rows = [[d.relpath, d.digest, d.data, [_problem_row(p) for p in d.problems]] for d in documents]
+    rows = [[d.relpath, d.digest, d.data, [p.as_row() for p in d.problems]] for d in documents]
     text = json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
     return zlib.compress(text.encode("utf-8", "surrogatepass"), 1)
 
@@ -59,18 +58,6 @@ def decode(payload: bytes) -> list[Document] | None:
         ]
     except (zlib.error, UnicodeDecodeError, ValueError, TypeError):
         return None
-
-
-def _problem_row(problem: Problem) -> list[Any]:
-    return [
-        problem.path,
-        problem.message,
-        problem.line,
-        problem.column,
-        problem.field,
-        problem.hint,
-        problem.severity,
-    ]
 
 
 def seed(cache: DocumentCache, documents: Iterable[Document]) -> int:

@@ -98,7 +98,7 @@ class Mark:
             "db_version": self.db_version,
             "row_stamp": self.rows,
             "report": {
-                "warnings": [_problem_row(p) for p in self.warnings],
+                "warnings": [p.as_row() for p in self.warnings],
                 "notes": [[note.folder, list(note.skipped)] for note in self.notes],
             },
         }
@@ -118,18 +118,6 @@ class Mark:
             )
         except (KeyError, TypeError, ValueError):
             return None
-
-
-def _problem_row(problem: Problem) -> list[Any]:
-    return [
-        problem.path,
-        problem.message,
-        problem.line,
-        problem.column,
-        problem.field,
-        problem.hint,
-        problem.severity,
-    ]
 
 
 def settles(plan: Plan, desired: DesiredState, drift_left: bool) -> bool:
