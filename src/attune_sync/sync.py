@@ -142,7 +142,6 @@ def apply(
     settled apply (`settled`), an idle run is recorded without reading or planning;
     `read_cache=False` reads and compares everything.
     """
-    from .reconciler import Reconciler
     from .shortcut import settled_apply
 
     options = options or PlanOptions()
@@ -150,6 +149,8 @@ def apply(
         settled = settled_apply(engine, root, options, revision=revision, before_plan=before_plan)
         if settled is not None:
             return settled
+    # Only now: an apply the settled mark answered never loads the planner or the reader.
+    from .reconciler import Reconciler
 
     reconciler = Reconciler(
         engine, root, options, before_plan=before_plan, long_lived=False, read_cache=read_cache

@@ -56,6 +56,29 @@ def test_one_shot_commands_load_only_what_they_use(tmp_path: Path, command: str)
     assert loaded == ["LOADED"], result.stderr
 
 
+SETTLED_SKIPS = ("attune_sync.planner", "attune_sync.reader", "jsonschema", "alembic")
+"""What a `diff` or `apply` the settled mark answers never loads (docs/performance.md)."""
+
+
+@pytest.mark.parametrize("command", ["diff", "apply"])
+def test_a_command_the_settled_mark_answers_loads_no_planner(tmp_path: Path, command: str) -> None:
+    packs = copy_bundled(tmp_path / "packs")
+    database = f"sqlite:///{tmp_path / 'x.db'}"
+    first = subprocess.run(cli("apply", str(packs), "--database", database), check=False)
+    assert first.returncode == 0
+    argv = [command, str(packs), "--database", database]
+    result = subprocess.run(
+        [sys.executable, "-c", LOADED.format(heavy=SETTLED_SKIPS), *argv],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 to add, 0 to change, 0 to destroy" in result.stdout
+    loaded = [line for line in result.stderr.splitlines() if line.startswith("LOADED")]
+    assert loaded == ["LOADED"], result.stderr
+
+
 def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
     """`attune-sync validate | head -0`: the reader is gone before the first line."""
     packs = copy_bundled(tmp_path / "packs")
