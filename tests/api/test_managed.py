@@ -224,3 +224,26 @@ def test_a_sensor_fires_every_trigger_it_lists(api: Api) -> None:
     for trigger in ("multi.first", "multi.second"):
         firing = api.get(f"/api/v1/triggers/{trigger}/sensors").json()["data"]
         assert [s["ref"] for s in firing] == ["multi.watch"], trigger
+
+
+def test_a_toggle_through_the_api_ends_the_settled_shortcut(api: Api) -> None:
+    """The API's writes are counted like anyone's: a fresh diff or apply plans again."""
+    from attune_sync.db.reading import open_for_reading
+    from attune_sync.shortcut import settled_plan
+
+    def shortcut() -> object:
+        database = open_for_reading(api.engine.url.render_as_string(hide_password=False))
+        try:
+            return settled_plan(database, str(api.packs), PlanOptions())
+        finally:
+            database.dispose()
+
+    assert api.sync_packs().in_sync
+    assert shortcut() is not None
+    assert api.post(f"{CPU}/disable").status_code == 200
+    assert shortcut() is None
+    outcome = api.sync_packs()
+    assert "settled" not in outcome.timings
+    assert [o.ref for o in outcome.plan.overrides_kept] == ["monitoring.cpu_sensor"]
+    assert not _enabled(api, "monitoring.cpu_sensor")
+    assert shortcut() is None  # an override in force is not a settled state
