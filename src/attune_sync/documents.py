@@ -5,12 +5,12 @@ A `Document` is a pure function of a file's path and bytes, so it can be cached 
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from . import flatschema
+from .digests import file_digest
 from .fieldcheck import normalize
 from .fields import TABLES, FieldIssue, FieldType, KindTable
 from .model import Problem
@@ -83,7 +83,7 @@ def load_document(
         raise TreeChanged(f"{relpath} vanished while being read") from None
     except OSError as error:
         return Document(relpath, "", None, (Problem(relpath, f"cannot read the file: {error}"),))
-    digest = hashlib.blake2b(raw, digest_size=16).hexdigest()
+    digest = file_digest(raw)
     document = cache.by_digest(relpath, digest) if cache is not None else None
     if document is None:
         document = check_file(relpath, raw, kind, digest)

@@ -47,6 +47,16 @@ class Listing:
     workflows: list[os.DirEntry[str]] = field(default_factory=list)
     """Files in actions/workflows/: what `workflow_file` names, watched for changes."""
 
+    def files(self, folder: str) -> list[tuple[str, os.DirEntry[str], DocKind]]:
+        """The files read as documents: path relative to the packs root, entry and kind."""
+        found: list[tuple[str, os.DirEntry[str], DocKind]] = [
+            (f"{folder}/{entry.name}", entry, "pack") for entry in self.pack_files
+        ]
+        found += [
+            (f"{folder}/{kind}s/{entry.name}", entry, kind) for kind, entry in self.components
+        ]
+        return found
+
 
 class _Walk:
     def __init__(self, root: Path, fs: LocalFileSystem) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import posixpath
 from pathlib import Path
@@ -10,6 +9,7 @@ from typing import Any
 
 import structlog
 
+from .digests import content_hash
 from .documents import Document, DocumentCache, load_document
 from .fields import is_valid_ref
 from .listing import COMPONENT_DIRS, PACK_FILES, Listing, list_pack
@@ -39,8 +39,7 @@ def read_pack_folder(
             hint="give attune-sync read access to the folder and everything in it",
         )
         return FolderRead(InvalidPack(folder, None, (problem,)), (), ("unreadable", str(error)))
-    files = [(f"{folder}/{entry.name}", entry, "pack") for entry in listing.pack_files]
-    files += [(f"{folder}/{kind}s/{entry.name}", entry, kind) for kind, entry in listing.components]
+    files = listing.files(folder)
     signatures = {relpath: _signature(relpath, entry) for relpath, entry, _ in files}
     fingerprint = (
         tuple(signatures.items()),
@@ -228,7 +227,7 @@ def _pack_result(
         folder=folder,
         triggers=found["trigger"],
         sensors=found["sensor"],
-        content_hash=_content_hash(digests),
+        content_hash=content_hash(digests),
         pack_file=pack_doc.relpath,
         actions=found["action"],
         rules=found["rule"],
@@ -329,10 +328,3 @@ def _workflow_problems(pack_folder: Path, action: ActionSpec, fs: LocalFileSyste
 def _pack_ref(doc: Document) -> str | None:
     ref = doc.data.get("ref") if doc.data is not None else None
     return ref if isinstance(ref, str) and is_valid_ref(ref) else None
-
-
-def _content_hash(digests: list[tuple[str, str]]) -> str:
-    hasher = hashlib.blake2b(digest_size=16)
-    for relpath, digest in sorted(digests):
-        hasher.update(f"{relpath}\0{digest}\n".encode())
-    return hasher.hexdigest()

@@ -14,12 +14,12 @@ transaction, so a failed run leaves none behind. The database edge is `db/readca
 
 from __future__ import annotations
 
-import hashlib
 import json
 import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from .digests import content_hash
 from .documents import Document, DocumentCache
 from .problem import Problem
 
@@ -30,10 +30,7 @@ read and hashed before its document is reused."""
 
 def folder_key(documents: Iterable[Document]) -> str:
     """What a folder's stored row stands for: its files' paths and digests."""
-    digest = hashlib.blake2b(digest_size=16)
-    for document in sorted(documents, key=lambda d: d.relpath):
-        digest.update(f"{document.relpath}\0{document.digest}\n".encode())
-    return digest.hexdigest()
+    return content_hash((document.relpath, document.digest) for document in documents)
 
 
 def storable(document: Document) -> bool:

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .digests import file_digest
 from .listing import Listing, list_pack, pack_candidates
 from .model import ActionSpec, ActualState, DesiredState, Plan
 from .notes import SkippedNote
@@ -205,12 +206,10 @@ def _light_folder_key(root: Path, folder: str, fs: LocalFileSystem) -> str | Non
     if listing.unreadable or listing.outside or len(listing.pack_files) > 1:
         return None
     digests: list[tuple[str, str]] = []
-    if listing.pack_files:
-        files = [(f"{folder}/{e.name}", e) for e in listing.pack_files]
-        files += [(f"{folder}/{kind}s/{e.name}", e) for kind, e in listing.components]
-        for relpath, entry in files:
-            raw = fs.read(entry.path)
-            if len(raw) > MAX_FILE_BYTES:
-                return None
-            digests.append((relpath, hashlib.blake2b(raw, digest_size=16).hexdigest()))
+    # As the reader: with no pack file, none of the folder's files is read.
+    for relpath, entry, _kind in listing.files(folder) if listing.pack_files else ():
+        raw = fs.read(entry.path)
+        if len(raw) > MAX_FILE_BYTES:
+            return None
+        digests.append((relpath, file_digest(raw)))
     return content_key(folder, listing, digests)
