@@ -53,7 +53,7 @@ from .reader import DocumentCache, read_tree
 from .revision import detect_revision
 from .runs import RunSummary
 from .settled import changed_packs
-from .shortcut import db_settled
+from .shortcut import settled_state
 
 log = structlog.get_logger(__name__)
 
@@ -306,7 +306,7 @@ class Reconciler:
             first = self.loaded_at is None
             actual = load_actual(conn)
             self.loaded_at = now
-            if first and self.read_cache and db_settled(conn, self.options):
+            if first and self.read_cache and settled_state(conn, self.options):
                 # A fresh process, and the database is as a settled apply left it: only packs
                 # whose files changed can differ. (Later reloads follow doubt: compare all.)
                 scope = self._scope(desired, actual)

@@ -169,7 +169,8 @@ def mark_of(
 def changed_packs(desired: DesiredState, actual: ActualState) -> set[str]:
     """Packs whose files differ from what was last applied (by content hash and folder), and
     managed packs gone from the tree: all a plan must compare while the database is as a
-    settled apply left it (`db_settled`), since every other pack's rows are its files."""
+    settled apply left it (`shortcut.settled_state`), since every other pack's rows are its
+    files."""
     changed = set()
     for ref, bundle in desired.packs.items():
         info = actual.managed.get(ref)

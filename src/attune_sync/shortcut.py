@@ -9,7 +9,6 @@ full run would. Whenever anything differs, these return None and the caller plan
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -17,6 +16,7 @@ from sqlalchemy import Connection, Engine
 
 from .db.apply import ApplyResult
 from .db.changes import read_db_version
+from .db.engine import for_reading
 from .db.history import record_failure, record_summary
 from .db.locks import DEFAULT_WRITE_LOCK_WAIT_S, take_write_lock
 from .db.settled import read_mark, row_stamp
@@ -31,56 +31,31 @@ if TYPE_CHECKING:
     from .model import Plan
 
 
-@dataclass(frozen=True, slots=True)
-class Inputs:
-    """What the tree and the command bring; the database brings the mark and its count."""
-
-    tree: str
-    options: str
-    fingerprint: str
-
-    @classmethod
-    def of(cls, root: str, options: object) -> Inputs | None:
-        tree = light_tree_key(root)
-        if tree is None:
-            return None
-        return cls(tree, options_key(options), fingerprint())
-
-    def settled_in(self, conn: Connection) -> Mark | None:
-        """The mark, when it was made from these inputs and nobody wrote since."""
-        mark = read_mark(conn)
-        if (
-            mark is None
-            or (mark.tree, mark.options, mark.fingerprint)
-            != (self.tree, self.options, self.fingerprint)
-            or read_db_version(conn) != mark.db_version
-            or row_stamp(conn) != mark.rows
-        ):
-            return None
-        return mark
-
-
-def db_settled(conn: Connection, options: object) -> bool:
-    """Whether the database is exactly as a settled apply with these options left it (the
-    tree may have changed since): then only packs whose files changed need comparing."""
+def settled_state(conn: Connection, options: object) -> Mark | None:
+    """The mark, when the database is exactly as a settled apply with these options and this
+    code left it (its tree may differ from today's: the caller compares `mark.tree`)."""
     mark = read_mark(conn)
-    return (
-        mark is not None
-        and (mark.options, mark.fingerprint) == (options_key(options), fingerprint())
-        and read_db_version(conn) == mark.db_version
-        and row_stamp(conn) == mark.rows
-    )
+    if (
+        mark is None
+        or (mark.options, mark.fingerprint) != (options_key(options), fingerprint())
+        or read_db_version(conn) != mark.db_version
+        or row_stamp(conn) != mark.rows
+    ):
+        return None
+    return mark
 
 
 def settled_plan(database: ReadOnlyDatabase, root: str, options: object) -> Plan | None:
-    """`diff`'s shortcut: the plan, when the database holds a mark these inputs match."""
+    """`diff`'s shortcut: the plan, when the database holds a mark these inputs match.
+
+    The database is asked first: when it moved, the tree is not even hashed.
+    """
     if database.engine is None:
         return None
-    inputs = Inputs.of(root, options)
-    if inputs is None:
+    mark = database.settled_mark(lambda conn: settled_state(conn, options))
+    if mark is None or light_tree_key(root) != mark.tree:
         return None
-    mark = database.settled_mark(inputs.settled_in)
-    return mark.plan() if mark is not None else None
+    return mark.plan()
 
 
 def settled_apply(
@@ -92,11 +67,17 @@ def settled_apply(
     before_plan: LockTaker | None = None,
     lock_wait: float = DEFAULT_WRITE_LOCK_WAIT_S,
 ) -> RunOutcome | None:
-    """`apply`'s shortcut: record an idle run when the mark matches, else None."""
+    """`apply`'s shortcut: record an idle run when the mark matches, else None.
+
+    A first look without the lock spares hashing the tree when the database moved; the
+    answer is then checked again under the write lock, in the transaction that records it.
+    """
     clock = time.perf_counter()
     started_at = datetime.now(UTC)
-    inputs = Inputs.of(root, options)
-    if inputs is None:
+    with engine.connect() as conn:
+        first = settled_state(for_reading(conn), options)
+    tree = light_tree_key(root) if first is not None else None
+    if first is None or tree != first.tree:
         return None
     read_seconds = time.perf_counter() - clock
     if revision is None:
@@ -106,8 +87,8 @@ def settled_apply(
             if before_plan is not None:
                 before_plan(conn)
             take_write_lock(conn, lock_wait)
-            mark = inputs.settled_in(conn)
-            if mark is None:
+            mark = settled_state(conn, options)
+            if mark is None or mark.tree != tree:
                 return None
             plan = mark.plan()
             summary = RunSummary.of_plan(plan)

@@ -92,7 +92,7 @@ def plan_read_only(
     the shortcut.
     """
     from .settled import changed_packs
-    from .shortcut import db_settled, settled_plan
+    from .shortcut import settled_plan, settled_state
 
     options = options or PlanOptions()
     if read_cache and shortcut:
@@ -106,7 +106,8 @@ def plan_read_only(
     actual = database.load_actual()
     scope = None
     # Checked after loading: a write in between moves the count, so it can only say no.
-    if read_cache and database.settled_mark(lambda conn: db_settled(conn, options)):
+    mark = database.settled_mark(lambda conn: settled_state(conn, options)) if read_cache else None
+    if mark is not None:
         scope = changed_packs(desired, actual)
     return make_plan(desired, actual, options, scope)
 
