@@ -24,6 +24,7 @@ from .fingerprint import fingerprint
 from .model import DesiredState, FolderRead
 from .outcome import RunOutcome
 from .plan_options import PlanOptions
+from .readfs import Signature
 from .settled import Mark, mark_of, settles
 
 log = structlog.get_logger(__name__)
@@ -35,6 +36,8 @@ class RunMemory:
     """False: neither seed from nor store to the database (`--full-compare`)."""
     stored: dict[str, str] | None = None
     """Pack folder -> key of the documents the read cache holds for it; None until loaded."""
+    seen: dict[str, tuple[Signature, str]] | None = None
+    """Files the settled shortcut just hashed (`settled.LightRead.files`), for the seed."""
     _folders: dict[str, FolderRead] = field(default_factory=dict)
     """The folder reads whose documents the read cache holds: unchanged ones are skipped."""
     _marked: Mark | None = None
@@ -52,8 +55,8 @@ class RunMemory:
             # Only a cost: every file is parsed. The run's own transaction reports the error.
             log.warning("read cache not loaded", error=str(getattr(error, "orig", error)))
             return
-        readcache.seed(cache, documents)
-        self.stored = keys
+        readcache.seed(cache, documents, self.seen)
+        self.stored, self.seen = keys, None
 
     def store(
         self,

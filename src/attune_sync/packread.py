@@ -15,7 +15,7 @@ from .fields import is_valid_ref
 from .listing import COMPONENT_DIRS, PACK_FILES, Listing, list_pack
 from .model import ActionSpec, FolderRead, InvalidPack, PackBundle, Problem
 from .notes import SkippedNote
-from .readfs import LOCAL, LocalFileSystem, TreeChanged
+from .readfs import LOCAL, LocalFileSystem, signature
 from .settled import content_key
 from .specs import SPEC_BUILDERS, pack_spec, qualified
 
@@ -40,14 +40,14 @@ def read_pack_folder(
         )
         return FolderRead(InvalidPack(folder, None, (problem,)), (), ("unreadable", str(error)))
     files = listing.files(folder)
-    signatures = {relpath: _signature(relpath, entry) for relpath, entry, _ in files}
+    signatures = {relpath: signature(relpath, entry) for relpath, entry, _ in files}
     fingerprint = (
         tuple(signatures.items()),
         tuple(listing.stray),
         tuple(listing.misspelt),
         tuple(listing.unreadable),
         tuple(listing.outside),
-        tuple(sorted((entry.name, _signature(entry.name, entry)) for entry in listing.workflows)),
+        tuple(sorted((entry.name, signature(entry.name, entry)) for entry in listing.workflows)),
         tuple(sorted(listing.skipped)),  # a skipped folder added or removed changes the note
     )
     seen.update(signatures)
@@ -65,15 +65,6 @@ def read_pack_folder(
     result = _read_listed_pack(root, folder, listing, cache, signatures, warnings, fs, digests)
     key = content_key(folder, listing, digests)
     return FolderRead(result, tuple(warnings), fingerprint, notes, key)
-
-
-def _signature(relpath: str, entry: os.DirEntry[str]) -> tuple[int, int, int, int]:
-    try:
-        stat = entry.stat()
-    except FileNotFoundError:
-        raise TreeChanged(f"{relpath} vanished while being read") from None
-    # ctime too: any write moves it, and unlike mtime it cannot be set back.
-    return (stat.st_mtime_ns, stat.st_ctime_ns, stat.st_size, stat.st_ino)
 
 
 def _read_listed_pack(

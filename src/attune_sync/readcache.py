@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from .digests import content_hash
 from .documents import Document, DocumentCache
 from .problem import Problem
+from .readfs import Signature
 
 UNKNOWN_SIGNATURE = (-1, -1, -1, -1)
 """The stat signature of a seeded document: never equal to a real one, so the file is always
@@ -57,12 +58,23 @@ def decode(payload: bytes) -> list[Document] | None:
         return None
 
 
-def seed(cache: DocumentCache, documents: Iterable[Document]) -> int:
-    """Put stored documents in `cache` where it knows nothing better; how many went in."""
+def seed(
+    cache: DocumentCache,
+    documents: Iterable[Document],
+    seen: Mapping[str, tuple[Signature, str]] | None = None,
+) -> int:
+    """Put stored documents in `cache` where it knows nothing better; how many went in.
+
+    `seen`: path -> (stat signature, digest) of files just hashed (`settled.LightRead`). A
+    document whose digest they match is filed under that signature, so the reader takes it
+    without reading and hashing the file again while the file's stat stays the same.
+    """
+    seen = seen or {}
     added = 0
     for document in documents:
         if document.relpath not in cache.entries:
-            cache.put(UNKNOWN_SIGNATURE, document)
+            stat, digest = seen.get(document.relpath, (UNKNOWN_SIGNATURE, ""))
+            cache.put(stat if digest == document.digest else UNKNOWN_SIGNATURE, document)
             added += 1
     return added
 

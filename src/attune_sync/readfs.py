@@ -20,6 +20,20 @@ class TreeChanged(Exception):
     """Files vanished while the tree was read; the run must be retried, never applied."""
 
 
+Signature = tuple[int, int, int, int]
+"""A file's stat signature: mtime, ctime, size and inode (ctime: any write moves it, and
+unlike mtime it cannot be set back)."""
+
+
+def signature(relpath: str, entry: os.DirEntry[str]) -> Signature:
+    """`entry`'s stat signature; TreeChanged when it vanished since it was listed."""
+    try:
+        stat = entry.stat()
+    except FileNotFoundError:
+        raise TreeChanged(f"{relpath} vanished while being read") from None
+    return (stat.st_mtime_ns, stat.st_ctime_ns, stat.st_size, stat.st_ino)
+
+
 class LocalFileSystem:
     def scandir(self, path: str) -> list[os.DirEntry[str]]:
         """The entries of a folder; FileNotFoundError and other OSErrors escape."""

@@ -31,7 +31,7 @@ from .listing import Listing, list_pack, pack_candidates
 from .model import ActionSpec, ActualState, DesiredState, Plan
 from .notes import SkippedNote
 from .problem import Problem
-from .readfs import LOCAL, LocalFileSystem
+from .readfs import LOCAL, LocalFileSystem, Signature, signature
 from .yamlload import MAX_FILE_BYTES
 
 _WORKFLOWS = "actions/workflows"
@@ -180,16 +180,26 @@ def changed_packs(desired: DesiredState, actual: ActualState) -> set[str]:
     return changed
 
 
-def light_tree_key(root: str | os.PathLike[str], fs: LocalFileSystem = LOCAL) -> str | None:
+@dataclass(frozen=True, slots=True)
+class LightRead:
+    """The tree as listed and hashed, not parsed: its key, and each file's stat signature and
+    digest (so a read that must parse after all need not read and hash them again)."""
+
+    key: str
+    files: dict[str, tuple[Signature, str]]
+
+
+def light_read(root: str | os.PathLike[str], fs: LocalFileSystem = LOCAL) -> LightRead | None:
     """The tree key, from listing and hashing alone (no parsing); None when the tree holds
     anything the shortcut does not judge (a link, an unreadable file or folder)."""
+    files: dict[str, tuple[Signature, str]] = {}
     try:
         resolved = Path(os.path.realpath(root, strict=True))
         keys = []
         for entry in pack_candidates(resolved, fs):
             if entry.is_symlink():
                 return None
-            key = _light_folder_key(resolved, entry.name, fs)
+            key = _light_folder_key(resolved, entry.name, fs, files)
             if key is None:
                 return None
             keys.append(key)
@@ -199,18 +209,23 @@ def light_tree_key(root: str | os.PathLike[str], fs: LocalFileSystem = LOCAL) ->
         if type(error).__module__.startswith("attune_sync"):
             return None
         raise
-    return tree_key(keys)
+    return LightRead(tree_key(keys), files)
 
 
-def _light_folder_key(root: Path, folder: str, fs: LocalFileSystem) -> str | None:
+def _light_folder_key(
+    root: Path, folder: str, fs: LocalFileSystem, files: dict[str, tuple[Signature, str]]
+) -> str | None:
     listing = list_pack(root, folder, fs)
     if listing.unreadable or listing.outside or len(listing.pack_files) > 1:
         return None
     digests: list[tuple[str, str]] = []
     # As the reader: with no pack file, none of the folder's files is read.
     for relpath, entry, _kind in listing.files(folder) if listing.pack_files else ():
+        stat = signature(relpath, entry)  # before the bytes, as the reader takes it
         raw = fs.read(entry.path)
         if len(raw) > MAX_FILE_BYTES:
             return None
-        digests.append((relpath, file_digest(raw)))
+        digest = file_digest(raw)
+        files[relpath] = (stat, digest)
+        digests.append((relpath, digest))
     return content_key(folder, listing, digests)

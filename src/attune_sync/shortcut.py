@@ -24,7 +24,7 @@ from .fingerprint import fingerprint
 from .outcome import LockTaker, RunOutcome
 from .revision import detect_revision
 from .runs import RunSummary
-from .settled import Mark, light_tree_key, options_key
+from .settled import LightRead, Mark, light_read, options_key
 
 if TYPE_CHECKING:
     from .db.reading import ReadOnlyDatabase
@@ -45,15 +45,26 @@ def settled_state(conn: Connection, options: object) -> Mark | None:
     return mark
 
 
-def settled_plan(database: ReadOnlyDatabase, root: str, options: object) -> Plan | None:
-    """`diff`'s shortcut: the plan, when the database holds a mark these inputs match.
-
-    The database is asked first: when it moved, the tree is not even hashed.
-    """
+def settled_look(
+    database: ReadOnlyDatabase, root: str, options: object
+) -> tuple[Mark | None, LightRead | None]:
+    """The mark, when the database is as it describes, and only then the tree as listed and
+    hashed: when the database moved, the tree is not even hashed."""
     if database.engine is None:
-        return None
+        return None, None
     mark = database.settled_mark(lambda conn: settled_state(conn, options))
-    if mark is None or light_tree_key(root) != mark.tree:
+    return mark, (light_read(root) if mark is not None else None)
+
+
+def settled_plan(database: ReadOnlyDatabase, root: str, options: object) -> Plan | None:
+    """`diff`'s shortcut: the plan, when the database holds a mark these inputs match."""
+    mark, light = settled_look(database, root, options)
+    return answer(mark, light)
+
+
+def answer(mark: Mark | None, light: LightRead | None) -> Plan | None:
+    """The settled plan, when the tree is the one the mark was made from."""
+    if mark is None or light is None or light.key != mark.tree:
         return None
     return mark.plan()
 
@@ -66,8 +77,9 @@ def settled_apply(
     revision: str | None = None,
     before_plan: LockTaker | None = None,
     lock_wait: float = DEFAULT_WRITE_LOCK_WAIT_S,
-) -> RunOutcome | None:
-    """`apply`'s shortcut: record an idle run when the mark matches, else None.
+) -> tuple[RunOutcome | None, LightRead | None]:
+    """`apply`'s shortcut: record an idle run when the mark matches; else no outcome, and the
+    tree as hashed if it was (the full read then reuses its digests).
 
     A first look without the lock spares hashing the tree when the database moved; the
     answer is then checked again under the write lock, in the transaction that records it.
@@ -76,9 +88,9 @@ def settled_apply(
     started_at = datetime.now(UTC)
     with engine.connect() as conn:
         first = settled_state(for_reading(conn), options)
-    tree = light_tree_key(root) if first is not None else None
-    if first is None or tree != first.tree:
-        return None
+    light = light_read(root) if first is not None else None
+    if answer(first, light) is None:
+        return None, light
     read_seconds = time.perf_counter() - clock
     if revision is None:
         revision = detect_revision(root)
@@ -87,10 +99,9 @@ def settled_apply(
             if before_plan is not None:
                 before_plan(conn)
             take_write_lock(conn, lock_wait)
-            mark = settled_state(conn, options)
-            if mark is None or mark.tree != tree:
-                return None
-            plan = mark.plan()
+            plan = answer(settled_state(conn, options), light)
+            if plan is None:
+                return None, light
             summary = RunSummary.of_plan(plan)
             run_id = record_summary(conn, summary, started_at=started_at, revision=revision)
     except Exception as error:
@@ -98,4 +109,7 @@ def settled_apply(
         raise
     seconds = time.perf_counter() - clock
     timings = {"read": read_seconds, "settled": seconds - read_seconds}
-    return RunOutcome(plan, ApplyResult(), revision, run_id, started_at, seconds, summary, timings)
+    outcome = RunOutcome(
+        plan, ApplyResult(), revision, run_id, started_at, seconds, summary, timings
+    )
+    return outcome, light

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from .model import DesiredState, Plan
     from .outcome import LockTaker, RunOutcome
     from .reader import DocumentCache
+    from .settled import LightRead
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,16 +93,18 @@ def plan_read_only(
     the shortcut.
     """
     from .settled import changed_packs
-    from .shortcut import settled_plan, settled_state
+    from .shortcut import answer, settled_look, settled_state
 
     options = options or PlanOptions()
+    light = None
     if read_cache and shortcut:
-        settled = settled_plan(database, root, options)
+        mark, light = settled_look(database, root, options)
+        settled = answer(mark, light)
         if settled is not None:
             return settled
     from .planner import make_plan
 
-    desired = _read_with_stored(database, root, cache, read_cache)
+    desired = _read_with_stored(database, root, cache, read_cache, light)
     # What Reconciler.plan does, with the database's own read: its errors name an old schema.
     actual = database.load_actual()
     scope = None
@@ -113,17 +116,22 @@ def plan_read_only(
 
 
 def _read_with_stored(
-    database: ReadOnlyDatabase, root: str, cache: DocumentCache | None, stored: bool
+    database: ReadOnlyDatabase,
+    root: str,
+    cache: DocumentCache | None,
+    stored: bool,
+    light: LightRead | None,
 ) -> DesiredState:
-    """The tree, parsing only files the database holds no document for. The cache made
-    here is dropped on return: what the plan needs lives on in the desired state, and the
-    rest (a second copy of every file's data) would only raise the peak while planning."""
+    """The tree, parsing only files the database holds no document for, and reading again
+    none the shortcut just hashed (`light`) whose stat is unchanged. The cache made here is
+    dropped on return: what the plan needs lives on in the desired state, and the rest (a
+    second copy of every file's data) would only raise the peak while planning."""
     from .readcache import seed
     from .reader import DocumentCache, read_tree
 
     cache = DocumentCache() if cache is None else cache
     if stored:
-        seed(cache, database.stored_documents())
+        seed(cache, database.stored_documents(), light.files if light is not None else None)
     return read_tree(root, cache)
 
 
@@ -146,8 +154,11 @@ def apply(
     from .shortcut import settled_apply
 
     options = options or PlanOptions()
+    light = None
     if read_cache:
-        settled = settled_apply(engine, root, options, revision=revision, before_plan=before_plan)
+        settled, light = settled_apply(
+            engine, root, options, revision=revision, before_plan=before_plan
+        )
         if settled is not None:
             return settled
     # Only now: an apply the settled mark answered never loads the planner or the reader.
@@ -156,6 +167,8 @@ def apply(
     reconciler = Reconciler(
         engine, root, options, before_plan=before_plan, long_lived=False, read_cache=read_cache
     )
+    if light is not None:  # hashed by the shortcut: not read again while its stat holds
+        reconciler.memory.seen = light.files
     return reconciler.run(revision=revision)
 
 

@@ -116,3 +116,14 @@ def test_a_folder_key_follows_paths_and_digests_not_order() -> None:
     one, two = _doc("a/pack.yaml"), _doc("a/triggers/t.yaml", "d2")
     assert readcache.folder_key([one, two]) == readcache.folder_key([two, one])
     assert readcache.folder_key([one, two]) != readcache.folder_key([one, _doc(two.relpath)])
+
+
+def test_files_just_hashed_are_filed_under_their_stat_so_they_are_not_read_again() -> None:
+    cache = DocumentCache()
+    stored = [_doc("p/pack.yaml", "same"), _doc("p/triggers/t.yaml", "old")]
+    seen = {"p/pack.yaml": ((1, 2, 3, 4), "same"), "p/triggers/t.yaml": ((5, 6, 7, 8), "new")}
+    assert readcache.seed(cache, stored, seen) == 2
+    assert cache.get("p/pack.yaml", (1, 2, 3, 4)) is not None
+    # Bytes that changed since the apply stored them: read, hashed and parsed as usual.
+    assert cache.get("p/triggers/t.yaml", (5, 6, 7, 8)) is None
+    assert cache.entries["p/triggers/t.yaml"][0] == readcache.UNKNOWN_SIGNATURE

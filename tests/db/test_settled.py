@@ -186,3 +186,37 @@ def test_while_the_database_is_as_a_settled_apply_left_it_only_changed_packs_are
 def _load(engine: Engine) -> ActualState:
     with engine.connect() as conn:
         return load_actual(conn)
+
+
+def test_a_diff_after_a_missed_shortcut_reads_again_only_what_changed(
+    engine: Engine, bundled: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The shortcut hashed the tree: the full read reuses those digests, reading only the
+    edited file again, and plans what a full read plans."""
+    from attune_sync.readfs import LocalFileSystem
+    from attune_sync.sync import plan_read_only
+
+    assert apply(engine, str(bundled)).in_sync
+    sensor = next((bundled / "github" / "sensors").glob("*.yaml"))
+    sensor.write_text(sensor.read_text().replace("label:", "label: Edited\nold_label:", 1))
+    sensor.write_text(sensor.read_text().replace("\nold_label:", "\n# was:", 1))
+    files = sum(1 for p in bundled.rglob("*.y*ml") if "workflows" not in p.parts)
+    reads: list[str] = []
+    real = LocalFileSystem.read
+
+    def counted(self: LocalFileSystem, path: str) -> bytes:
+        reads.append(path)
+        return real(self, path)
+
+    monkeypatch.setattr(LocalFileSystem, "read", counted)
+    database = open_for_reading(engine.url.render_as_string(hide_password=False))
+    try:
+        plan = plan_read_only(database, str(bundled), PlanOptions())
+    finally:
+        database.dispose()
+    assert len(reads) == files + 1
+    assert reads[-1] == str(sensor)
+    monkeypatch.setattr(LocalFileSystem, "read", real)
+    assert reported(plan) == reported(full(engine, bundled))
+    changed = [(c.action, c.kind, c.pack_ref) for c in plan.changes]
+    assert changed == [("update", "sensor", "github")]
