@@ -52,7 +52,7 @@ def settled_look(
     hashed: when the database moved, the tree is not even hashed."""
     if database.engine is None:
         return None, None
-    mark = database.settled_mark(lambda conn: settled_state(conn, options))
+    mark = database.optional_read(lambda conn: settled_state(conn, options))
     return mark, (light_read(root) if mark is not None else None)
 
 

@@ -109,7 +109,7 @@ def plan_read_only(
     actual = database.load_actual()
     scope = None
     # Checked after loading: a write in between moves the count, so it can only say no.
-    mark = database.settled_mark(lambda conn: settled_state(conn, options)) if read_cache else None
+    mark = database.optional_read(lambda conn: settled_state(conn, options)) if read_cache else None
     if mark is not None:
         scope = changed_packs(desired, actual)
     return make_plan(desired, actual, options, scope)

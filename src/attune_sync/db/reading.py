@@ -77,24 +77,16 @@ class ReadOnlyDatabase:
             ) from error
 
     def stored_documents(self) -> list[Document]:
-        """What earlier applies stored of the files (`readcache`); none when it cannot say.
-
-        An older schema without the read cache, or any error reading it, only means that
-        every file is parsed.
-        """
-        if self.engine is None or self.revision != head_revision():
-            return []
+        """What earlier applies stored of the files (`readcache`); none when it cannot say,
+        which only means that every file is parsed."""
         from attune_sync.db.readcache import load_documents  # only when the tree is read
 
-        try:
-            with self.connect() as conn:
-                return load_documents(conn, fingerprint())[0]
-        except SQLAlchemyError:
-            return []
+        return self.optional_read(lambda conn: load_documents(conn, fingerprint())[0]) or []
 
-    def settled_mark(self, check: Callable[[Connection], _T]) -> _T | None:
-        """`check` run on a read-only connection (`shortcut`); None on an older schema or any
-        error, which only means planning as usual."""
+    def optional_read(self, check: Callable[[Connection], _T]) -> _T | None:
+        """`check` run on a read-only connection, for what only saves work (the read cache,
+        the settled mark): None on an older schema or any error, and the caller does the
+        work after all."""
         if self.engine is None or self.revision != head_revision():
             return None
         try:

@@ -50,8 +50,7 @@ def row_stamp(conn: Connection) -> str | None:
     return ";".join(rows)
 
 
-def write_mark(conn: Connection, mark: Mark | None) -> None:
-    """Replace the mark (None: clear it), in the caller's transaction."""
+def write_mark(conn: Connection, mark: Mark) -> None:
+    """Replace the mark, in the caller's transaction."""
     conn.execute(delete(t.sync_settled))
-    if mark is not None:
-        conn.execute(insert(t.sync_settled).values(id=_ID, **mark.as_row()))
+    conn.execute(insert(t.sync_settled).values(id=_ID, **mark.as_row()))
