@@ -83,6 +83,12 @@ class ActualState:
     overrides: dict[tuple[str, str], Override] = field(default_factory=dict)
     """(kind, ref) -> the API override syncs keep (see attune_sync.overrides)."""
 
+    outline: frozenset[str] = frozenset()
+    """Managed packs this snapshot holds in outline only: each of their components as its
+    ref and owner (with a parameter schema where one is asked for), no other field. A
+    narrowed plan (`narrow`) loads them so: they stand exactly as their unchanged files say,
+    so what exists after the run includes them, and nothing of theirs is compared."""
+
     ids_unknown: bool = False
     """A recorded plan created a runtime: this snapshot lacks its id and must be reloaded."""
 

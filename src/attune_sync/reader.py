@@ -28,6 +28,7 @@ __all__ = [
     "TreeChanged",
     "TreeUnreadable",
     "check_file",
+    "read_folders",
     "read_pack_folder",
     "read_tree",
 ]
@@ -74,6 +75,33 @@ def read_tree(
             cache.forget_except(seen, within=set(only))
         else:
             cache.forget_except(seen)
+    return _assembled(state)
+
+
+def read_folders(
+    root: str | os.PathLike[str],
+    folders: Collection[str],
+    cache: DocumentCache | None = None,
+    fs: LocalFileSystem = LOCAL,
+) -> DesiredState:
+    """Only these pack folders, as `read_tree` reads them: a desired state that holds no
+    other folder (a caller that knows the rest of the tree stands, `narrow`). A folder that
+    is not there is left out."""
+    resolved = _resolve_root(Path(root))
+    state = DesiredState(root=str(resolved))
+    seen: set[str] = set()
+    for entry in pack_candidates(resolved, fs):
+        if entry.name not in folders:
+            continue
+        broken = _broken_link(resolved, entry, fs)
+        state.folders[entry.name] = broken or read_pack_folder(
+            resolved, entry.name, cache, seen, None, fs
+        )
+    return _assembled(state)
+
+
+def _assembled(state: DesiredState) -> DesiredState:
+    """`state` with its folders' packs, problems and notes gathered (in folder order)."""
     bundles: list[PackBundle] = []
     for read in state.folders.values():
         state.warnings.extend(read.warnings)

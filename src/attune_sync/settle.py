@@ -159,15 +159,17 @@ class _World:
         owners: dict[str, dict[str, str | None]] = {kind: {} for kind in COMPONENT_KINDS}
         params: dict[str, dict[str, Any]] = {"trigger": {}, "action": {}}
         index = RuntimeIndex()
+        # A pack held in outline stands as its files say: its rows are what it brings.
+        standing = kept | actual.outline
         for ref in actual.runtimes.keys() | actual.runtime_rows.keys():
             row = actual.runtime_rows.get(ref)
             owner = row.values.get("pack_ref") if row is not None else None
-            if owner is None or owner in kept:
+            if owner is None or owner in standing:
                 index.add(ref, row.values.get("name") if row else None, _aliases(row))
         for kind in COMPONENT_KINDS:
             for ref, row in actual.objects(kind).items():
                 owner = row.values.get("pack_ref")
-                if owner is None or owner in kept:
+                if owner is None or owner in standing:
                     owners[kind][ref] = owner
                     if kind in params:
                         params[kind][ref] = row.values.get("param_schema")

@@ -86,6 +86,9 @@ class Mark:
     rows: str | None = None
     """PostgreSQL: the synced rows' stamp (`db.settled.row_stamp`), which also sees writes
     made with triggers disabled."""
+    folders: tuple[str, ...] | None = None
+    """Each pack folder's content key (`content_key`), whose hash is `tree`: which folders
+    changed since (`changed_folders`). None in a mark written before they were kept."""
 
     def plan(self) -> Plan:
         """The plan a re-plan of the settled state makes: nothing to do."""
@@ -101,6 +104,7 @@ class Mark:
             "report": {
                 "warnings": [p.as_row() for p in self.warnings],
                 "notes": [[note.folder, list(note.skipped)] for note in self.notes],
+                "folders": None if self.folders is None else list(self.folders),
             },
         }
 
@@ -116,8 +120,9 @@ class Mark:
                 tuple(Problem(*fields) for fields in report["warnings"]),
                 tuple(SkippedNote(folder, tuple(names)) for folder, names in report["notes"]),
                 row.get("row_stamp"),
+                _keys(report.get("folders")),
             )
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, AttributeError):
             return None
 
 
@@ -154,7 +159,7 @@ def mark_of(
     db_version: int,
     rows: str | None,
 ) -> Mark:
-    keys = (read.content_key for read in desired.folders.values())
+    keys = tuple(sorted(read.content_key for read in desired.folders.values()))
     return Mark(
         fingerprint,
         options_key(options),
@@ -163,7 +168,36 @@ def mark_of(
         tuple(plan.warnings),
         tuple(plan.notes),
         rows,
+        keys,
     )
+
+
+def _keys(found: object) -> tuple[str, ...] | None:
+    if found is None:
+        return None
+    if not isinstance(found, list) or not all(isinstance(key, str) for key in found):
+        raise ValueError("folder keys must be a list of strings")
+    return tuple(found)
+
+
+def folder_of_key(key: str) -> str:
+    """The folder a `content_key` was made for (the hash after the last colon has none)."""
+    return key.rsplit(":", 1)[0]
+
+
+def changed_folders(mark: Mark, light: LightRead) -> set[str] | None:
+    """Pack folders whose content differs from the mark's (new, gone or changed); None when
+    the mark does not say per folder."""
+    if mark.folders is None:
+        return None
+    return {folder_of_key(key) for key in set(mark.folders) ^ set(light.keys)}
+
+
+def reported_folders(mark: Mark) -> set[str]:
+    """Pack folders the mark's warnings or notes are about."""
+    found = {note.folder for note in mark.notes}
+    found.update(problem.path.split("/", 1)[0] for problem in mark.warnings)
+    return found
 
 
 def changed_packs(desired: DesiredState, actual: ActualState) -> set[str]:
@@ -187,6 +221,8 @@ class LightRead:
 
     key: str
     files: dict[str, tuple[Signature, str]]
+    keys: tuple[str, ...] = ()
+    """Each folder's content key, as `Mark.folders` holds them."""
 
 
 def light_read(root: str | os.PathLike[str], fs: LocalFileSystem = LOCAL) -> LightRead | None:
@@ -209,7 +245,7 @@ def light_read(root: str | os.PathLike[str], fs: LocalFileSystem = LOCAL) -> Lig
         if type(error).__module__.startswith("attune_sync"):
             return None
         raise
-    return LightRead(tree_key(keys), files)
+    return LightRead(tree_key(keys), files, tuple(sorted(keys)))
 
 
 def _light_folder_key(

@@ -102,6 +102,12 @@ def plan_read_only(
         settled = answer(mark, light)
         if settled is not None:
             return settled
+        if mark is not None and light is not None:
+            from .narrow import narrowed_plan
+
+            narrowed = narrowed_plan(database, root, options, mark, light, cache)
+            if narrowed is not None:
+                return narrowed
     from .planner import make_plan
 
     desired = _read_with_stored(database, root, cache, read_cache, light)

@@ -9,7 +9,10 @@ by full reads only (no read cache at all). Every plan and every row must be equa
 seeded commands must parse exactly the files whose bytes (or paths) are new.
 
 The settled shortcut (`settled`) is held to the same: whenever it answers, its plan equals
-the full plan, and right after an apply that settled everything it must answer.
+the full plan, and right after an apply that settled everything it must answer. So is the
+narrowed plan (`narrow`): whenever it answers (the database settled, only the tree moved),
+its plan, problems, warnings and notes are the full plan's; and it must answer when the only
+change is a field of a trigger or a sensor.
 """
 
 from __future__ import annotations
@@ -22,10 +25,11 @@ from sqlalchemy import Engine
 
 from attune_sync.db.reading import open_for_reading
 from attune_sync.model import Plan
+from attune_sync.narrow import narrowed_plan
 from attune_sync.planner import make_plan
 from attune_sync.reader import DocumentCache, read_tree
 from attune_sync.reconciler import Reconciler
-from attune_sync.shortcut import settled_plan
+from attune_sync.shortcut import settled_look, settled_plan
 from attune_sync.sync import apply, plan_read_only
 from cli.test_incremental_property import (
     ADOPT,
@@ -75,8 +79,30 @@ def _shortcut(engine: Engine, root: Path) -> Plan | None:
         database.dispose()
 
 
+def _narrowed(engine: Engine, root: Path) -> Plan | None:
+    """What `diff` plans when it may narrow; None when it plans in full instead."""
+    database = open_for_reading(engine.url.render_as_string(hide_password=False))
+    try:
+        mark, light = settled_look(database, str(root), ADOPT)
+        if mark is None or light is None or light.key == mark.tree:
+            return None
+        return narrowed_plan(database, str(root), ADOPT, mark, light)
+    finally:
+        database.dispose()
+
+
 def _reported(plan: Plan) -> object:
     return (plan_of(plan), plan.warnings, plan.notes, plan.overrides_kept, plan.ended_overrides)
+
+
+def _check_narrowed(cached: Engine, full: Engine, root: Path, where: str) -> bool:
+    """The narrowed plan, if there is one, is the full plan; True when there was one."""
+    quick = _narrowed(cached, root)
+    if quick is not None:
+        reference = make_plan(read_tree(root), load(full), ADOPT)
+        assert _reported(quick) == _reported(reference), where
+        assert [p.problems for p in quick.invalid] == [p.problems for p in reference.invalid]
+    return quick is not None
 
 
 def _check_shortcut(cached: Engine, full: Engine, root: Path, where: str) -> bool:
@@ -86,6 +112,26 @@ def _check_shortcut(cached: Engine, full: Engine, root: Path, where: str) -> boo
         reference = make_plan(read_tree(root), load(full), ADOPT)
         assert _reported(quick) == _reported(reference), where
     return quick is not None
+
+
+_FIELD_EDITS = {"trigger_field", "sensor_field"}
+
+
+def _plainly_edited(step: Step, before: dict[str, str], after: dict[str, str]) -> bool:
+    """A field edit in a pack without runtimes: what the narrowed plan always covers (no
+    delete, no hold, nothing every pack resolves against)."""
+    changed = {path.split("/", 1)[0] for path in before.keys() | after.keys()}
+    changed = {
+        folder
+        for folder in changed
+        if any(
+            before.get(p) != after.get(p)
+            for p in before.keys() | after.keys()
+            if p.startswith(f"{folder}/")
+        )
+    }
+    runtimes = {p.split("/", 1)[0] for p in before.keys() | after.keys() if "/runtimes/" in p}
+    return step.edit in _FIELD_EDITS and bool(changed) and not changed & runtimes
 
 
 def _new_files(before: dict[str, str], after: dict[str, str]) -> int:
@@ -116,6 +162,7 @@ def test_fresh_processes_with_the_read_cache_plan_as_full_reads_do(
         assert first.cache.parsed == len(files)
         assert _full(full, root).run().in_sync
         stored = files
+        settled = True
         for number, step in enumerate(steps, 1):
             where = f"step {number}: {step.edit}, foreign {step.foreign}"
             if step.foreign is not None:
@@ -123,9 +170,12 @@ def test_fresh_processes_with_the_read_cache_plan_as_full_reads_do(
                 write_foreign(full, step.foreign)
             new_files = render(step.tree, step.broken)
             publish(root, files, new_files)
-            files = new_files
+            before, files = files, new_files
 
             _check_shortcut(cached, full, root, where)
+            narrowed = _check_narrowed(cached, full, root, where)
+            if settled and step.foreign is None and _plainly_edited(step, before, files):
+                assert narrowed, where
             diff, parsed = _diff(cached, root)
             assert diff == plan_of(make_plan(read_tree(root), load(full), ADOPT)), where
             assert parsed == _new_files(stored, files), where

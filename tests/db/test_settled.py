@@ -151,7 +151,7 @@ def test_the_row_stamp_is_the_same_however_the_server_orders_its_parts(engine: E
 def test_while_the_database_is_as_a_settled_apply_left_it_only_changed_packs_are_compared(
     engine: Engine, bundled: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from attune_sync import planner
+    from attune_sync import narrow, planner
     from attune_sync.sync import plan_read_only
 
     scopes: list[object] = []
@@ -162,6 +162,7 @@ def test_while_the_database_is_as_a_settled_apply_left_it_only_changed_packs_are
         return real(*args, **kwargs)
 
     monkeypatch.setattr(planner, "make_plan", spy)
+    monkeypatch.setattr(narrow, "make_plan", spy)  # the narrowed plan (tests/db/test_narrow.py)
     assert apply(engine, str(bundled)).in_sync
     pack_yaml = bundled / "github" / "pack.yaml"
     pack_yaml.write_text(pack_yaml.read_text().replace("label:", "label: Renamed\nx_label:", 1))

@@ -5,7 +5,7 @@ The pure side (what is stored, when it may be reused) is `attune_sync.readcache`
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from sqlalchemy import Connection, delete, insert, select
 
@@ -18,8 +18,11 @@ _CHUNK = 500
 parameter limits."""
 
 
-def load_documents(conn: Connection, fingerprint: str) -> tuple[list[Document], dict[str, str]]:
-    """The stored documents this code may reuse, and folder -> key of every stored row.
+def load_documents(
+    conn: Connection, fingerprint: str, folders: Collection[str] | None = None
+) -> tuple[list[Document], dict[str, str]]:
+    """The stored documents this code may reuse, and folder -> key of every stored row (of
+    `folders` only, when given).
 
     A row from other code, or one whose payload does not decode, is left out of both: the
     next apply writes it again.
@@ -28,6 +31,8 @@ def load_documents(conn: Connection, fingerprint: str) -> tuple[list[Document], 
     documents: list[Document] = []
     keys: dict[str, str] = {}
     query = select(c.folder, c.folder_key, c.payload).where(c.fingerprint == fingerprint)
+    if folders is not None:
+        query = query.where(c.folder.in_(sorted(folders)))
     for folder, key, payload in conn.execute(query):
         decoded = readcache.decode(payload)
         if decoded is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, select
+from sqlalchemy import ColumnElement, Connection, Row, func, select
 
 from attune_sync.db import schema as t
 from attune_sync.db.changes import read_db_version as read_db_version
@@ -22,6 +22,9 @@ from attune_sync.model import (
     ActualState,
     ManagedInfo,
 )
+
+Where = ColumnElement[bool] | None
+"""A filter on a loader's joined columns (`t.pack.c.ref` is the owning pack's ref)."""
 
 
 def load_actual(conn: Connection) -> ActualState:
@@ -62,15 +65,19 @@ def _values(row: Row[Any], fields: tuple[str, ...]) -> dict[str, Any]:
     return {name: mapping[name] for name in fields}
 
 
-def _packs(conn: Connection) -> dict[str, ActualObject]:
+def _packs(conn: Connection, where: Where = None) -> dict[str, ActualObject]:
     columns = [t.pack.c.id, t.pack.c.ref, *(t.pack.c[name] for name in PACK_FIELDS)]
     return {
         row.ref: ActualObject(id=row.id, ref=row.ref, values=_values(row, PACK_FIELDS))
-        for row in conn.execute(select(*columns))
+        for row in conn.execute(_filtered(select(*columns), where))
     }
 
 
-def _triggers(conn: Connection) -> dict[str, ActualObject]:
+def _filtered(query: Any, where: Where) -> Any:
+    return query if where is None else query.where(where)
+
+
+def _triggers(conn: Connection, where: Where = None) -> dict[str, ActualObject]:
     own = [name for name in TRIGGER_FIELDS if name != "pack_ref"]
     query = select(
         t.trigger.c.id,
@@ -83,14 +90,13 @@ def _triggers(conn: Connection) -> dict[str, ActualObject]:
         row.ref: ActualObject(
             id=row.id, ref=row.ref, values=_values(row, TRIGGER_FIELDS), pack_id=row.pack_id
         )
-        for row in conn.execute(query)
+        for row in conn.execute(_filtered(query, where))
     }
 
 
-def _sensors(conn: Connection) -> dict[str, ActualObject]:
+def _sensors(conn: Connection, where: Where = None) -> dict[str, ActualObject]:
     joined = {"pack_ref", "runtime_ref", "trigger_refs"}
     own = [name for name in SENSOR_FIELDS if name not in joined]
-    links = _sensor_triggers(conn)
     query = (
         select(
             t.sensor.c.id,
@@ -105,6 +111,10 @@ def _sensors(conn: Connection) -> dict[str, ActualObject]:
         .join(t.runtime, t.sensor.c.runtime == t.runtime.c.id)
         .join(t.trigger, t.sensor.c.trigger == t.trigger.c.id)
     )
+    query = _filtered(query, where)
+    links = _sensor_triggers(
+        conn, None if where is None else query.with_only_columns(t.sensor.c.id)
+    )
     found = {}
     for row in conn.execute(query):
         values = {"trigger_refs": links.get(row.id) or [row.trigger_ref]}
@@ -114,30 +124,35 @@ def _sensors(conn: Connection) -> dict[str, ActualObject]:
     return found
 
 
-def _sensor_triggers(conn: Connection) -> dict[int, list[str]]:
-    """Sensor id -> the refs of the triggers it fires, in file order."""
+def _sensor_triggers(conn: Connection, sensors: Any = None) -> dict[int, list[str]]:
+    """Sensor id -> the refs of the triggers it fires, in file order (of `sensors`, a query
+    of sensor ids, when given)."""
     link = t.sensor_trigger
     query = (
         select(link.c.sensor, t.trigger.c.ref)
         .join(t.trigger, link.c.trigger == t.trigger.c.id)
         .order_by(link.c.sensor, link.c.position)
     )
+    if sensors is not None:
+        query = query.where(link.c.sensor.in_(sensors.scalar_subquery()))
     found: defaultdict[int, list[str]] = defaultdict(list)
     for sensor_id, trigger_ref in conn.execute(query):
         found[sensor_id].append(trigger_ref)
     return dict(found)
 
 
-def _rows(query: Any, fields: tuple[str, ...], conn: Connection) -> dict[str, ActualObject]:
+def _rows(
+    query: Any, fields: tuple[str, ...], conn: Connection, where: Where = None
+) -> dict[str, ActualObject]:
     return {
         row.ref: ActualObject(
             id=row.id, ref=row.ref, values=_values(row, fields), pack_id=row.pack_id
         )
-        for row in conn.execute(query)
+        for row in conn.execute(_filtered(query, where))
     }
 
 
-def _actions(conn: Connection) -> dict[str, ActualObject]:
+def _actions(conn: Connection, where: Where = None) -> dict[str, ActualObject]:
     a = t.action
     own = [name for name in ACTION_FIELDS if name not in ("pack_ref", "runtime_ref")]
     query = (
@@ -152,10 +167,10 @@ def _actions(conn: Connection) -> dict[str, ActualObject]:
         .join(t.pack, a.c.pack == t.pack.c.id)
         .outerjoin(t.runtime, a.c.runtime == t.runtime.c.id)
     )
-    return _rows(query, ACTION_FIELDS, conn)
+    return _rows(query, ACTION_FIELDS, conn, where)
 
 
-def _rules(conn: Connection) -> dict[str, ActualObject]:
+def _rules(conn: Connection, where: Where = None) -> dict[str, ActualObject]:
     r = t.rule
     joined = ("pack_ref", "trigger_ref", "action_ref")
     own = [name for name in RULE_FIELDS if name not in joined]
@@ -173,7 +188,7 @@ def _rules(conn: Connection) -> dict[str, ActualObject]:
         .join(t.trigger, r.c.trigger == t.trigger.c.id)
         .join(t.action, r.c.action == t.action.c.id)
     )
-    return _rows(query, RULE_FIELDS, conn)
+    return _rows(query, RULE_FIELDS, conn, where)
 
 
 def _runtimes(conn: Connection) -> dict[str, ActualObject]:
@@ -190,15 +205,23 @@ def _runtimes(conn: Connection) -> dict[str, ActualObject]:
     return _rows(query, RUNTIME_FIELDS, conn)
 
 
-def _managed(conn: Connection) -> dict[str, ManagedInfo]:
+def _managed(conn: Connection, sources_of: Where = None) -> dict[str, ManagedInfo]:
+    """Every managed pack; `sources_of`: only packs matching it have their sources read."""
     m = t.sync_managed_pack
-    query = select(t.pack.c.ref, m.c.folder, m.c.content_hash, m.c.sources).join(
-        t.pack, m.c.pack_id == t.pack.c.id
-    )
-    return {
-        row.ref: ManagedInfo(folder=row.folder, content_hash=row.content_hash, sources=row.sources)
+    if sources_of is None:
+        query = select(t.pack.c.ref, m.c.folder, m.c.content_hash, m.c.sources)
+    else:
+        query = select(t.pack.c.ref, m.c.folder, m.c.content_hash)
+    query = query.join(t.pack, m.c.pack_id == t.pack.c.id)
+    found = {
+        row.ref: ManagedInfo(row.folder, row.content_hash, row._mapping.get("sources"))
         for row in conn.execute(query)
     }
+    if sources_of is not None:
+        query = select(t.pack.c.ref, m.c.sources).join(t.pack, m.c.pack_id == t.pack.c.id)
+        for row in conn.execute(query.where(sources_of)):
+            found[row.ref].sources = row.sources
+    return found
 
 
 def _counts_by_pack(conn: Connection, table: Any) -> dict[str, int]:

@@ -1,0 +1,141 @@
+"""A narrowed `diff`: after a settled apply, read and compare only what a change can touch.
+
+When the database is exactly as a settled apply left it (`shortcut.settled_state`) and some
+pack folders changed since, every other pack stands: it is valid, its files are the ones it
+was applied from, so its rows are its files, and it brings no warning or note. The plan then
+needs, of the tree and of the database, only:
+
+* the changed folders (`settled.changed_folders`, from each folder's content key);
+* the packs whose sensors or rules use a trigger or an action of theirs (they can break);
+* the folders the mark's warnings and notes are about (they are reported again, and their
+  hints name what exists);
+
+read and loaded in full, and every other component in outline (`ActualState.outline`):
+what exists after the run. The planner and `settle` run unchanged over that.
+
+What the narrowing does not model, it leaves to the full plan (None here): a folder that is
+gone or a pack that changes its ref (a delete, weighed against the whole database by the
+guards), any delete or hold in the plan, a changed pack that holds runtimes (every pack
+resolves against them), a pack ref another folder also declares, or too many changed
+folders to gain anything. The property tests hold the narrowed plan equal to the full one.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Connection, select
+
+from .db import schema as t
+from .db.narrow import load_narrowed, owns_runtimes, users_of
+from .db.readcache import load_documents
+from .fingerprint import fingerprint
+from .model import COMPONENT_KINDS, ComponentKind, DesiredState, PackBundle
+from .planner import make_plan
+from .readcache import seed
+from .reader import DocumentCache, read_folders
+from .settled import (
+    LightRead,
+    Mark,
+    changed_folders,
+    changed_packs,
+    folder_of_key,
+    reported_folders,
+)
+from .shortcut import settled_state
+
+if TYPE_CHECKING:
+    from .db.reading import ReadOnlyDatabase
+    from .model import Plan
+    from .plan_options import PlanOptions
+
+MAX_SHARE = 0.25
+"""Past this share of the folders changed (and more than `FEW` of them), a full plan costs
+about as much: take it."""
+FEW = 8
+
+
+def narrowed_plan(
+    database: ReadOnlyDatabase,
+    root: str,
+    options: PlanOptions,
+    mark: Mark,
+    light: LightRead,
+    cache: DocumentCache | None = None,
+) -> Plan | None:
+    """The plan a full read would make, from the changed folders alone; None when this
+    cannot tell (the caller then plans in full). `cache` is seeded with the stored
+    documents of the folders read (tests count its parses)."""
+    changed = changed_folders(mark, light)
+    present = {folder_of_key(key) for key in light.keys}
+    if not changed or not changed <= present or len(changed) > max(FEW, MAX_SHARE * len(present)):
+        return None
+    if not reported_folders(mark) <= present:  # a warning about no pack folder: not modelled
+        return None
+
+    def plan(conn: Connection) -> Plan | None:
+        return _plan(conn, root, options, mark, light, changed, cache)
+
+    return database.optional_read(plan)
+
+
+def _plan(
+    conn: Connection,
+    root: str,
+    options: PlanOptions,
+    mark: Mark,
+    light: LightRead,
+    changed: set[str],
+    cache: DocumentCache | None,
+) -> Plan | None:
+    managed = _managed_folders(conn)
+    before = {ref for ref, folder in managed.items() if folder in changed}
+    if owns_runtimes(conn, before):
+        return None
+    users = users_of(conn, before)
+    folders = changed | reported_folders(mark) | {managed[ref] for ref in users}
+    cache = DocumentCache() if cache is None else cache
+    seed(cache, load_documents(conn, fingerprint(), folders)[0], light.files)
+    desired = read_folders(root, folders, cache)
+    bundles = _bundles(desired)
+    refs = {bundle.pack.ref for bundle in bundles} | {p.ref for p in desired.invalid if p.ref}
+    claimed = any(managed.get(ref, folder) != folder for ref, folder in _declared_by(desired))
+    if claimed or any(bundle.runtimes for bundle in bundles if bundle.folder in changed):
+        return None
+    declared = {kind: _refs(bundles, kind) for kind in COMPONENT_KINDS}
+    schemas: dict[ComponentKind, set[str]] = {
+        "trigger": {rule.trigger_ref for b in bundles for rule in b.rules.values()},
+        "action": {rule.action_ref for b in bundles for rule in b.rules.values()},
+    }
+    actual = load_narrowed(conn, refs | before | users, declared, schemas)
+    # Checked after loading: a write in between moves the count, so it can only say no.
+    if settled_state(conn, options) != mark:
+        return None
+    scope = changed_packs(desired, actual) - actual.outline
+    plan = make_plan(desired, actual, options, scope)
+    if plan.held_back or any(change.action == "delete" for change in plan.changes):
+        return None
+    return plan
+
+
+def _managed_folders(conn: Connection) -> dict[str, str]:
+    """Managed pack ref -> the folder it was last applied from."""
+    m = t.sync_managed_pack
+    query = select(t.pack.c.ref, m.c.folder).join(t.pack, m.c.pack_id == t.pack.c.id)
+    return dict(conn.execute(query).tuples().all())
+
+
+def _bundles(desired: DesiredState) -> list[PackBundle]:
+    """Every bundle read, the valid ones and what read cleanly of the invalid ones."""
+    partial = [pack.partial for pack in desired.invalid if pack.partial is not None]
+    return [*desired.packs.values(), *partial]
+
+
+def _declared_by(desired: DesiredState) -> list[tuple[str, str]]:
+    """(pack ref, folder) of every pack the folders read declare."""
+    found = [(bundle.pack.ref, bundle.folder) for bundle in desired.packs.values()]
+    return found + [(pack.ref, pack.folder) for pack in desired.invalid if pack.ref]
+
+
+def _refs(bundles: list[PackBundle], kind: ComponentKind) -> set[str]:
+    return {ref for bundle in bundles for ref in bundle.components(kind)}

@@ -1,0 +1,216 @@
+"""A narrowed `diff` against a real database: read and compare only what a change can touch.
+
+Whenever it answers, its plan must be the full plan (changes, holds, invalid packs with every
+problem, warnings and notes); what it does not model, it must leave to the full plan (None).
+The property test `tests/cli/test_read_cache_property.py` holds it to the same on random
+scenarios.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine, select, update
+
+from attune_sync.db import schema as t
+from attune_sync.db.narrow import load_narrowed, users_of
+from attune_sync.db.reading import open_for_reading
+from attune_sync.db.state import load_actual
+from attune_sync.model import Plan
+from attune_sync.narrow import narrowed_plan
+from attune_sync.planner import PlanOptions, make_plan
+from attune_sync.reader import DocumentCache, read_tree
+from attune_sync.shortcut import settled_look
+from attune_sync.sync import apply, plan_read_only
+
+
+def narrowed(engine: Engine, root: Path) -> tuple[Plan | None, DocumentCache]:
+    """What `diff` plans when it may narrow, and the cache it read into."""
+    database = open_for_reading(engine.url.render_as_string(hide_password=False))
+    cache = DocumentCache()
+    try:
+        mark, light = settled_look(database, str(root), PlanOptions())
+        assert mark is not None, "the database is not settled"
+        assert light is not None
+        assert light.key != mark.tree, "nothing changed: the settled shortcut answers"
+        return narrowed_plan(database, str(root), PlanOptions(), mark, light, cache), cache
+    finally:
+        database.dispose()
+
+
+def full(engine: Engine, root: Path) -> Plan:
+    with engine.connect() as conn:
+        return make_plan(read_tree(root), load_actual(conn), PlanOptions())
+
+
+def reported(plan: Plan) -> object:
+    return (
+        plan.changes,
+        plan.held_back,
+        [(p.folder, p.ref, p.problems) for p in plan.invalid],
+        plan.warnings,
+        plan.notes,
+        plan.bookkeeping,
+    )
+
+
+def folders_read(cache: DocumentCache) -> set[str]:
+    return {relpath.split("/", 1)[0] for relpath in cache.entries}
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+
+
+def test_one_changed_pack_is_read_and_compared_alone(engine: Engine, bundled: Path) -> None:
+    assert apply(engine, str(bundled)).in_sync
+    edit(bundled / "github/sensors/github_webhook.yaml", "label: ", "label: Edited ")
+    plan, cache = narrowed(engine, bundled)
+    assert plan is not None
+    assert reported(plan) == reported(full(engine, bundled))
+    assert [(c.action, c.kind, c.ref) for c in plan.changes] == [
+        ("update", "sensor", "github.github_webhook")
+    ]
+    assert folders_read(cache) == {"github"}
+    assert cache.parsed == 1
+
+
+def test_the_packs_using_a_changed_one_are_read_with_it(engine: Engine, bundled: Path) -> None:
+    """monitoring's sensors fire system's triggers: a change to system may break them."""
+    assert apply(engine, str(bundled)).in_sync
+    edit(bundled / "system/triggers/cpu_alert.yaml", "label: CPU Alert", "label: CPU alarm")
+    plan, cache = narrowed(engine, bundled)
+    assert plan is not None
+    assert reported(plan) == reported(full(engine, bundled))
+    assert folders_read(cache) == {"system", "monitoring"}
+    assert cache.parsed == 1
+
+
+def test_a_user_a_change_breaks_is_invalid_as_in_the_full_plan(
+    engine: Engine, bundled: Path
+) -> None:
+    """A rule in another pack whose parameters the changed action's schema now refuses."""
+    ops = bundled / "ops"
+    (ops / "rules").mkdir(parents=True)
+    (ops / "pack.yaml").write_text("ref: ops\nlabel: Ops\ndescription: d\nversion: '1.0.0'\n")
+    (ops / "rules/start.yaml").write_text(
+        "ref: ops.start\nlabel: Start\ntrigger_ref: aws.ec2.instance_state_change\n"
+        "action_ref: aws.ec2.start_instance\naction_params:\n  instance_id: i-123\n"
+    )
+    assert apply(engine, str(bundled)).in_sync
+    action = bundled / "aws.ec2/actions/start_instance.yaml"
+    text = action.read_text()
+    assert "instance_id:" in text
+    action.write_text(text.replace("type: string", "type: integer", 1))
+    plan, cache = narrowed(engine, bundled)
+    assert plan is not None
+    reference = full(engine, bundled)
+    assert [pack.ref for pack in reference.invalid] == ["ops"]
+    assert reported(plan) == reported(reference)
+    assert {"aws.ec2", "ops"} <= folders_read(cache)
+
+
+def test_warnings_and_notes_of_unchanged_packs_are_reported_again(
+    engine: Engine, bundled: Path
+) -> None:
+    (bundled / "core/notes.yaml").write_text("a: stray file, warned about\n")
+    (bundled / "core/tests").mkdir()
+    assert apply(engine, str(bundled)).in_sync
+    edit(bundled / "github/sensors/github_webhook.yaml", "label: ", "label: Edited ")
+    plan, cache = narrowed(engine, bundled)
+    assert plan is not None
+    reference = full(engine, bundled)
+    assert reference.warnings
+    assert reference.notes
+    assert reported(plan) == reported(reference)
+    assert folders_read(cache) == {"github", "core"}
+
+
+def test_what_it_does_not_model_is_left_to_the_full_plan(
+    engine: Engine, bundled: Path, tmp_path: Path
+) -> None:
+    away = tmp_path / "away"
+    away.mkdir()
+    pristine = {path: path.read_bytes() for path in bundled.rglob("*") if path.is_file()}
+    changes = {
+        # A pack folder gone: a delete, weighed by the guards against the whole database.
+        "folder gone": lambda: (bundled / "logs").rename(away / "logs"),
+        # A trigger another pack's sensor fires: its delete is held back, the user invalid.
+        "used trigger gone": lambda: (bundled / "system/triggers/cpu_alert.yaml").unlink(),
+        # A runtime: every pack resolves against them.
+        "runtime added": lambda: _add_runtime(bundled / "github"),
+        # A pack ref another folder already has.
+        "ref taken": lambda: edit(bundled / "logs/pack.yaml", "ref: logs", "ref: github"),
+    }
+    for why, change in changes.items():
+        assert apply(engine, str(bundled)).in_sync, why
+        change()
+        plan, _cache = narrowed(engine, bundled)
+        assert plan is None, why
+        # The command itself still plans in full, and right.
+        database = open_for_reading(engine.url.render_as_string(hide_password=False))
+        try:
+            planned = plan_read_only(database, str(bundled))
+        finally:
+            database.dispose()
+        assert reported(planned) == reported(full(engine, bundled)), why
+        assert planned.changes or planned.held_back or planned.invalid, why
+        _restore(bundled, away, pristine)
+
+
+def _restore(root: Path, away: Path, pristine: dict[Path, bytes]) -> None:
+    for moved in away.iterdir():
+        moved.rename(root / moved.name)
+    for path in sorted(root.rglob("*"), reverse=True):
+        if path.is_file() and path not in pristine:
+            path.unlink()
+        elif path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+    for path, data in pristine.items():
+        path.write_bytes(data)
+
+
+def _add_runtime(pack: Path) -> None:
+    (pack / "runtimes").mkdir()
+    (pack / "runtimes/rt.yaml").write_text("ref: github.rt\nname: Custom\n")
+
+
+def test_a_mark_that_does_not_say_per_folder_is_not_narrowed(engine: Engine, bundled: Path) -> None:
+    assert apply(engine, str(bundled)).in_sync
+    with engine.begin() as conn:
+        report = conn.execute(select(t.sync_settled.c.report)).scalar_one()
+        report.pop("folders")
+        conn.execute(update(t.sync_settled).values(report=report))
+    edit(bundled / "github/sensors/github_webhook.yaml", "label: ", "label: Edited ")
+    plan, _cache = narrowed(engine, bundled)
+    assert plan is None
+
+
+def test_the_narrowed_load_is_the_full_load_for_the_packs_it_compares(
+    engine: Engine, bundled: Path
+) -> None:
+    assert apply(engine, str(bundled)).in_sync
+    with engine.connect() as conn:
+        whole = load_actual(conn)
+        assert users_of(conn, {"system"}) == {"monitoring"}
+        assert users_of(conn, {"github"}) == set()
+        part = load_narrowed(
+            conn, {"monitoring"}, {"trigger": {"github.push_event"}}, {"action": {"aws.ec2.x"}}
+        )
+    assert part.outline == frozenset(whole.managed) - {"monitoring"}
+    for kind in ("trigger", "sensor", "action", "rule"):
+        rows, full_rows = part.objects(kind), whole.objects(kind)  # type: ignore[arg-type]
+        assert rows.keys() == full_rows.keys(), kind
+        for ref, row in rows.items():
+            owner = full_rows[ref].values["pack_ref"]
+            if owner == "monitoring" or ref == "github.push_event":
+                assert row == full_rows[ref], ref
+            else:
+                assert row.values == {"pack_ref": owner} or kind in ("trigger", "action"), ref
+                assert row.values["pack_ref"] == owner
+    assert part.managed.keys() == whole.managed.keys()
+    assert part.managed["monitoring"].sources == whole.managed["monitoring"].sources
+    assert part.managed["github"].sources is None
+    assert (part.runtimes, part.runtime_rows) == (whole.runtimes, whole.runtime_rows)
