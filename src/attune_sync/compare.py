@@ -170,8 +170,10 @@ def _component_changes(
             # A sensor's config holds values for its parameters: their secrets stay masked.
             schema = values.get("param_schema")
             if row is None:
-                fields = _created_fields(kind, values, {}, schema)
-                upserts.append(Change("create", kind, ref, pack_ref, fields, values))
+                if values.get("config") is not None:
+                    # One copy, secrets wrapped: what the change shows is what it carries.
+                    values["config"] = hide_secrets(values["config"], schema)
+                upserts.append(Change("create", kind, ref, pack_ref, (), values))
                 continue
             schemas = (row.values.get("param_schema"), schema)
             changed = _changed_fields(kind, row, values, {}, schemas)

@@ -144,7 +144,9 @@ class Change:
     ref: str
     pack_ref: str | None
     fields: tuple[FieldChange, ...] = ()
-    """For updates the changed fields; for creates every field (old is None)."""
+    """For updates the changed fields; for a pack's create every field shown (old is None).
+    A component's create leaves it empty and shows its `values` (`shown`): on a cold sync
+    that is one object fewer per field of every file."""
     values: dict[str, JSON] | None = None
     """The full desired values for creates and updates; None for deletes. Secret config
     values are wrapped in `Secret`: `written_values` unwraps them for the database write."""
@@ -156,6 +158,17 @@ class Change:
     content_hash: str | None = None
     sources: dict[str, str] | None = None
     """With folder and content_hash: the file of each object of the pack (bookkeeping)."""
+
+    @property
+    def shown(self) -> tuple[FieldChange, ...]:
+        """The fields to show: an update's changed ones; a create's every set field."""
+        if self.fields or self.action != "create" or self.values is None:
+            return self.fields
+        return tuple(
+            FieldChange(name, None, value)
+            for name in FIELDS_BY_KIND[self.kind]
+            if name != "pack_ref" and (value := self.values.get(name)) is not None and value != []
+        )
 
     def written_values(self) -> dict[str, JSON]:
         """The values as the database must store them: secrets unwrapped. Never show them."""
@@ -170,10 +183,10 @@ class Change:
         }
         if self.action == "update":
             item["fields"] = [
-                {"field": c.field, "old": masked(c.old), "new": masked(c.new)} for c in self.fields
+                {"field": c.field, "old": masked(c.old), "new": masked(c.new)} for c in self.shown
             ]
         elif self.action == "create":
-            item["fields"] = {c.field: masked(c.new) for c in self.fields}
+            item["fields"] = {c.field: masked(c.new) for c in self.shown}
         if self.cascade is not None:
             item["cascade"] = dict(self.cascade)
         if self.adopt:

@@ -102,7 +102,8 @@ class Reconciler:
     full_compare_every: float = FULL_COMPARE_EVERY_S
     clock: Callable[[], float] = time.monotonic
     long_lived: bool = True
-    """Freeze what survives each run (a daemon keeps it); False for one-shot callers."""
+    """Freeze what survives each run and keep the database snapshot for the next (a daemon
+    does); False for one-shot callers, whose next run, if any, reads the database again."""
     cache: DocumentCache = field(default_factory=DocumentCache)
     desired: DesiredState | None = None
     """The tree as the last read saw it."""
@@ -233,13 +234,15 @@ class Reconciler:
         assert self._snapshot is not None
         self.memory.committed()
         # A runtime this run created has an id only the database knows: reload next time.
-        if trusted and not self._snapshot.ids_unknown:
+        if trusted and self.long_lived and not self._snapshot.ids_unknown:
             self.actual, self.db_version = self._snapshot, self._version + wrote
         else:
             self.forget_database()
         # A pack deleted behind our back and only reported keeps the hash it was applied with.
         kept = {ref: h for ref, h in self.applied_hashes.items() if ref in desired.packs}
         kept.update((ref, info.content_hash) for ref, info in self._snapshot.managed.items())
+        if not self.long_lived:  # the snapshot was not brought up to date: take the plan's
+            kept.update(_hashes_applied(outcome.plan))
         self.applied_hashes = kept
         self.sticky = _unsettled(outcome.plan, self._snapshot)
         outcome.seconds = time.perf_counter() - clock
@@ -275,7 +278,10 @@ class Reconciler:
         if len(plan.changes) >= _LARGE_PLAN:
             log.info("applying", changes=len(plan.changes), seconds_planning=timings["plan"])
         applied = apply_plan(conn, plan, now=started_at)
-        actual.record(plan)
+        if self.long_lived:
+            # Kept for the next run. A one-shot caller has none: on a cold apply that copy of
+            # every row would cost seconds and the process's largest allocation.
+            actual.record(plan)
         timings["apply"] = time.perf_counter() - mark
         summary = RunSummary.of_plan(plan)
         run_id = record_summary(conn, summary, started_at=started_at, revision=revision)
@@ -349,6 +355,17 @@ class _Progress:
         if moment >= self.next_at:
             self.next_at = moment + self.EVERY_S
             log.info("reading pack folders", done=done, total=total)
+
+
+def _hashes_applied(plan: Plan) -> dict[str, str]:
+    """Pack ref -> the content hash `plan` applies it with (as `ActualState.record` keeps)."""
+    found = {
+        change.ref: change.content_hash
+        for change in plan.changes
+        if change.kind == "pack" and change.action != "delete" and change.content_hash is not None
+    }
+    found.update((ref, info.content_hash) for ref, info in plan.bookkeeping.items())
+    return found
 
 
 def _unsettled(plan: Plan, actual: ActualState) -> set[str]:

@@ -47,7 +47,7 @@ def change_heading(change: Change, *, field_names: bool = False) -> str:
 
 def render_change(change: Change, colour: bool = False) -> list[str]:
     lines = [_paint(change_heading(change), _COLOUR[change.action], colour)]
-    for field in change.fields:
+    for field in change.shown:
         if change.action == "create":
             lines.append(f"    {field.field}: {show(field.new)}")
         else:

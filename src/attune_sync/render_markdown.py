@@ -60,12 +60,12 @@ def _change_lines(change: Change) -> list[str]:
     if change.action == "update":
         # `diff` colours whole lines: the old value red, the new one green.
         lines = [head]
-        for field in change.fields:
+        for field in change.shown:
             lines.append(f"-     {field.field}: {show(field.old)}")
             lines.append(f"+     {field.field}: {show(field.new)}")
         return lines
     prefix = "+" if change.action == "create" else "-"
-    return [head] + [f"{prefix}     {field.field}: {show(field.new)}" for field in change.fields]
+    return [head] + [f"{prefix}     {field.field}: {show(field.new)}" for field in change.shown]
 
 
 def _fence(lines: list[str]) -> str:

@@ -151,9 +151,9 @@ def test_empty_database_creates_everything_in_order() -> None:
     create = plan.changes[0]
     assert create.folder == "a"
     assert create.content_hash == "hash-a"
-    shown = {f.field: f.new for f in create.fields}
+    shown = {f.field: f.new for f in create.shown}
     assert shown == {"label": "A", "description": "d", "is_standard": False}
-    assert all(f.old is None for f in create.fields)
+    assert all(f.old is None for f in create.shown)
 
 
 def test_in_sync_is_an_empty_plan() -> None:
@@ -478,7 +478,7 @@ def test_secret_config_is_masked_in_changes_but_kept_in_values() -> None:
     old = bundle("s", conf_schema=schema, config={"key": "old-secret", "region": "eu"})
     new = bundle("s", conf_schema=schema, config={"key": "new-secret", "region": "us"})
     [create] = make_plan(desired(new), ActualState(runtimes=dict(RUNTIMES))).changes
-    shown = {f.field: f.new for f in create.fields}["config"]
+    shown = {f.field: f.new for f in create.shown}["config"]
     assert masked(shown) == {"key": SECRET_MASK, "region": "us"}
     assert create.values is not None
     assert create.values["config"] == {"key": Secret("new-secret"), "region": "us"}

@@ -215,19 +215,25 @@ class _Applier:
 
     def create(self, kind: Kind, changes: Sequence[Change]) -> None:
         table = t.TABLES_BY_KIND[kind]
-        rows = []
-        for change in changes:
-            row = self._resolve(kind, change, self._values(kind, change))
-            row.update(ref=change.ref, created=self.now, updated=self.now)
-            rows.append(row)
-        for batch in _same_keys(rows):
-            # No RETURNING: psycopg parses a multi-row INSERT ... RETURNING in Python at ~5x the
-            # cost of a plain executemany; re-reading ref -> id when needed is one cheap query.
-            self._run(kind, "create", insert(table), batch)
+        for chunk in _chunks(changes):
+            rows = []
+            for change in chunk:
+                row = self._resolve(kind, change, self._values(kind, change))
+                row.update(ref=change.ref, created=self.now, updated=self.now)
+                rows.append(row)
+            for batch in _same_keys(rows):
+                # No RETURNING: psycopg parses a multi-row INSERT ... RETURNING in Python at ~5x
+                # the cost of a plain executemany; re-reading ref -> id is one cheap query.
+                self._run(kind, "create", insert(table), batch)
         self._ids.pop(kind, None)
         self._write_links()
 
     def update(self, kind: Kind, changes: Sequence[Change]) -> None:
+        for chunk in _chunks(changes):
+            self._update_rows(kind, chunk)
+        self._write_links()
+
+    def _update_rows(self, kind: Kind, changes: Sequence[Change]) -> None:
         table = t.TABLES_BY_KIND[kind]
         rows = []
         for change in changes:
@@ -247,7 +253,6 @@ class _Applier:
                     f"update of {kind}s: {len(batch) - found} of {len(batch)} no longer exist "
                     "(the database changed after the plan was made)"
                 )
-        self._write_links()
 
     def _write_links(self) -> None:
         """Replace the sensor_trigger rows of the sensors just written."""
@@ -347,6 +352,16 @@ class _Applier:
         )
         self.conn.execute(stmt, rows)
         return len(rows)
+
+
+_WRITE_CHUNK = 2000
+"""Changes written per statement: the rows of one statement (values serialised, and the
+driver's copy) are alive at once, so a cold apply's peak memory stays that of a chunk."""
+
+
+def _chunks(changes: Sequence[Change]) -> Iterator[Sequence[Change]]:
+    for start in range(0, len(changes), _WRITE_CHUNK):
+        yield changes[start : start + _WRITE_CHUNK]
 
 
 def _same_keys(rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
