@@ -24,10 +24,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
-from .db import schema as t
-from .db.narrow import load_narrowed, owns_runtimes, users_of
+from .db.narrow import load_narrowed, managed_folders, owns_runtimes, users_of
 from .db.readcache import load_documents
 from .fingerprint import fingerprint
 from .model import COMPONENT_KINDS, ComponentKind, DesiredState, PackBundle
@@ -88,7 +87,7 @@ def _plan(
     changed: set[str],
     cache: DocumentCache | None,
 ) -> Plan | None:
-    managed = _managed_folders(conn)
+    managed = managed_folders(conn)
     before = {ref for ref, folder in managed.items() if folder in changed}
     if owns_runtimes(conn, before):
         return None
@@ -116,13 +115,6 @@ def _plan(
     if plan.held_back or any(change.action == "delete" for change in plan.changes):
         return None
     return plan
-
-
-def _managed_folders(conn: Connection) -> dict[str, str]:
-    """Managed pack ref -> the folder it was last applied from."""
-    m = t.sync_managed_pack
-    query = select(t.pack.c.ref, m.c.folder).join(t.pack, m.c.pack_id == t.pack.c.id)
-    return dict(conn.execute(query).tuples().all())
 
 
 def _bundles(desired: DesiredState) -> list[PackBundle]:

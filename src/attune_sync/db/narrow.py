@@ -66,6 +66,13 @@ def users_of(conn: Connection, packs: Collection[str]) -> set[str]:
     return found - set(packs)
 
 
+def managed_folders(conn: Connection) -> dict[str, str]:
+    """Managed pack ref -> the folder it was last applied from."""
+    m = t.sync_managed_pack
+    query = select(t.pack.c.ref, m.c.folder).join(t.pack, m.c.pack_id == t.pack.c.id)
+    return {row.ref: row.folder for row in conn.execute(query)}
+
+
 def owns_runtimes(conn: Connection, packs: Collection[str]) -> bool:
     """Whether any of `packs` holds a runtime (what every other pack resolves against)."""
     rt = t.runtime
