@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import posixpath
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import structlog
 
 from .digests import content_hash
-from .documents import Document, DocumentCache, load_document
+from .documents import DocKind, Document, DocumentCache, load_document
 from .fields import is_valid_ref
 from .listing import COMPONENT_DIRS, PACK_FILES, Listing, list_pack
 from .model import ActionSpec, FolderRead, InvalidPack, PackBundle, Problem
@@ -40,7 +41,7 @@ def read_pack_folder(
         )
         return FolderRead(InvalidPack(folder, None, (problem,)), (), ("unreadable", str(error)))
     files = listing.files(folder)
-    signatures = {relpath: signature(relpath, entry) for relpath, entry, _ in files}
+    signatures = dict(_signatures(files, cache))
     fingerprint = (
         tuple(signatures.items()),
         tuple(listing.stray),
@@ -65,6 +66,16 @@ def read_pack_folder(
     result = _read_listed_pack(root, folder, listing, cache, signatures, warnings, fs, digests)
     key = content_key(folder, listing, digests)
     return FolderRead(result, tuple(warnings), fingerprint, notes, key)
+
+
+def _signatures(
+    files: list[tuple[str, os.DirEntry[str], DocKind]], cache: DocumentCache | None
+) -> Iterator[tuple[str, tuple[int, int, int, int]]]:
+    """Each file's stat signature; the path and signature objects the cache already holds
+    when they match, so a tree parsed ahead (`parse_ahead`) is not kept twice."""
+    for relpath, entry, _kind in files:
+        stat = signature(relpath, entry)
+        yield cache.shared(relpath, stat) if cache is not None else (relpath, stat)
 
 
 def _read_listed_pack(

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from .db.schema import BUILTIN_RUNTIMES
 from .model import Problem
+from .parse_ahead import parsed_ahead
 from .reader import TreeChanged, TreeUnreadable, read_tree
 from .render import render_problem
 from .settle import settle_references
@@ -47,7 +48,7 @@ def touched_packs(files: Sequence[str]) -> dict[Path, set[str]]:
 
 def check_root(root: Path, folders: set[str]) -> tuple[int, list[str]]:
     """(invalid touched packs, lines to print) for one packs root."""
-    desired = read_tree(str(root))
+    desired = read_tree(str(root), parsed_ahead(str(root)))
     valid, invalid = settle_references(desired, offline_state(BUILTIN_RUNTIMES))
     where = os.path.relpath(root)
 

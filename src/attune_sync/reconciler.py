@@ -48,6 +48,7 @@ from .drift import DriftSplit
 from .memory import RunMemory
 from .model import ActualState, DesiredState, Plan
 from .outcome import SHUTDOWN, CancelToken, LockTaker, RunOutcome
+from .parse_ahead import parse_ahead
 from .planner import PlanOptions, make_plan, plan_with_drift
 from .reader import DocumentCache, read_tree
 from .revision import detect_revision
@@ -143,7 +144,20 @@ class Reconciler:
         """
         only = self._folders(changed) if changed is not None else None
         with collector_paused(self.long_lived):
+            known = self.memory.seen  # what the settled shortcut hashed (the seed drops it)
             self.memory.seed(self.engine, self.cache)  # once a process: stored documents
+            if self.desired is None or only is not None:
+                # A first read may parse the whole tree: on every core. Later full reads
+                # find nearly every file by signature, so they skip this listing.
+                check = cancel.check if cancel is not None else None
+                parse_ahead(
+                    self.root,
+                    self.cache,
+                    previous=self.desired,
+                    only=only,
+                    known=known,
+                    check=check,
+                )
             desired = read_tree(
                 self.root, self.cache, previous=self.desired, only=only, progress=_Progress(cancel)
             )

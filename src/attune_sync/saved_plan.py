@@ -36,6 +36,7 @@ from .db.reading import ReadOnlyDatabase
 from .db.state import load_actual, read_db_version
 from .model import ActualState, DesiredState, Plan
 from .outcome import RunOutcome
+from .parse_ahead import parsed_ahead
 from .planner import PlanOptions, make_plan
 from .reader import read_tree
 from .render import plan_json
@@ -125,7 +126,7 @@ def make_saved_plan(
     `database` is opened read-only (`db.reading.open_for_reading`), as `diff` opens it.
     """
     options = options or PlanOptions()
-    desired = read_tree(root)
+    desired = read_tree(root, parsed_ahead(root))
     version: int | None = None
     if database.engine is None:
         # No attune-sync tables yet: no counter; the rows digest (of an empty database)
@@ -245,7 +246,7 @@ def apply_saved(
     started_at = datetime.now(UTC)
     clock = time.perf_counter()
     options = saved_options(document)
-    desired = read_tree(root)
+    desired = read_tree(root, parsed_ahead(root))
     if revision is None:
         revision = detect_revision(desired.root)
     with engine.begin() as conn:

@@ -98,6 +98,17 @@ def parse_count(text: str) -> int:
     return value
 
 
+def parse_workers(text: str) -> int:
+    """A number of worker processes: a whole number, 0 or more (0 and 1 mean none)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError("expected a whole number of processes (0 or 1: none)") from None
+    if value < 0:
+        raise ValueError("expected a whole number of processes, 0 or more")
+    return value
+
+
 def parse_listen(text: str) -> str | None:
     """'host:port', '[v6]:port' or ':port'; 'off' (or empty) gives None: no HTTP server."""
     if text.strip().lower() in (*LISTEN_OFF, ""):

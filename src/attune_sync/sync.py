@@ -54,10 +54,11 @@ def validate(
     `database` says whether `actual` came from one (problems then say "or the database").
     `adopt`: a folder naming a pack made outside attune-sync is fine (apply --adopt takes it).
     """
+    from .parse_ahead import parsed_ahead
     from .reader import read_tree
     from .settle import settle
 
-    desired = read_tree(root)
+    desired = read_tree(root, parsed_ahead(root))
     settled = settle(desired, actual, database=database, adopt=adopt)
     warnings = desired.warnings + settled.warnings
     return Validation(settled.valid, settled.invalid, warnings, list(desired.notes))
@@ -132,12 +133,14 @@ def _read_with_stored(
     none the shortcut just hashed (`light`) whose stat is unchanged. The cache made here is
     dropped on return: what the plan needs lives on in the desired state, and the rest (a
     second copy of every file's data) would only raise the peak while planning."""
+    from .parse_ahead import parse_ahead
     from .readcache import seed
     from .reader import DocumentCache, read_tree
 
     cache = DocumentCache() if cache is None else cache
     if stored:
         seed(cache, database.stored_documents(), light.files if light is not None else None)
+    parse_ahead(root, cache, known=light.files if light is not None else None)
     return read_tree(root, cache)
 
 

@@ -59,3 +59,15 @@ def assert_untouched(db_url: str) -> None:
             assert set(inspector.get_schema_names()) == {"public", "information_schema"}
     finally:
         engine.dispose()
+
+
+def run_with_workers(
+    capsys: pytest.CaptureFixture[str], workers: str, *argv: str
+) -> tuple[int, str, list[int]]:
+    """Run argv with `--read-workers`: exit code, output, and the files each "parsed ahead"
+    log line says went through worker processes."""
+    capsys.readouterr()
+    code = main([*argv, "--log-format", "json", "--read-workers", workers])
+    out, err = capsys.readouterr()
+    ahead = [json.loads(line)["files"] for line in err.splitlines() if '"parsed ahead"' in line]
+    return code, out, ahead

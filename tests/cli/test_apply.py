@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
 from attune_sync.db import schema as t
 from attune_sync.db.engine import make_engine
-from cli.helpers import copy_bundled, rows, run, run_json
-from core.trees import pack_doc, sensor_doc, trigger_doc, write_tree
+from cli.helpers import copy_bundled, rows, run, run_json, run_with_workers
+from core.trees import many_files_tree, pack_doc, sensor_doc, trigger_doc, write_tree
 
 
 def test_apply_bundled_then_in_sync(
@@ -258,3 +260,27 @@ def test_unmanaged_pack_adopted_and_unmanaged_others_kept(
     assert "~ pack a  (adopted:" in out
     assert sorted(rows(db_url, "pack")) == ["a", "b"]
     assert rows_managed(db_url) == {"a": "a"}
+
+
+def _without_times(table: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {
+        ref: {k: v for k, v in row.items() if k not in ("id", "created", "updated")}
+        for ref, row in table.items()
+    }
+
+
+def test_a_cold_apply_parsed_on_every_core_applies_what_one_process_applies(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    packs = many_files_tree(tmp_path / "packs")
+    results = {}
+    for workers, expected in (("0", []), ("2", [320])):
+        url = f"sqlite:///{tmp_path / f'workers{workers}.db'}"
+        argv = ("apply", str(packs), "--database", url, "--output", "json")
+        code, out, ahead = run_with_workers(capsys, workers, *argv)
+        assert ahead == expected
+        tables = {name: _without_times(rows(url, name)) for name in ("pack", "trigger", "sensor")}
+        results[workers] = (code, json.loads(out), tables)
+    code, document, _ = results["2"]
+    assert (code, len(document["invalid_packs"])) == (2, 4)
+    assert results["0"] == results["2"]

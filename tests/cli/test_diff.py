@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from cli.helpers import assert_untouched, copy_bundled, rows, run, run_json
-from core.trees import pack_doc, trigger_doc, write_tree
+from cli.helpers import assert_untouched, copy_bundled, rows, run, run_json, run_with_workers
+from core.trees import many_files_tree, pack_doc, trigger_doc, write_tree
 
 
 def test_diff_on_empty_db_lists_every_object(
@@ -145,3 +145,14 @@ def test_diff_shows_cascade_of_pack_delete(
     assert code == 1
     assert "- pack a  (with 1 trigger)" in out
     assert out.splitlines()[-1] == "Plan: 0 to add, 0 to change, 1 to destroy."
+
+
+def test_a_cold_diff_parsed_on_every_core_plans_what_one_process_plans(
+    tmp_path: Path, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    packs = many_files_tree(tmp_path / "packs")
+    argv = ("diff", str(packs), "--database", db_url, "--output", "json")
+    alone = run_with_workers(capsys, "0", *argv)
+    assert alone[2] == []
+    assert run_with_workers(capsys, "2", *argv) == (*alone[:2], [320])
+    assert_untouched(db_url)

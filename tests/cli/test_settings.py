@@ -37,6 +37,7 @@ def usage_error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
         ("watch", "ATTUNE_SYNC_BACKOFF_MAX", "0"),
         ("watch", "ATTUNE_SYNC_SHUTDOWN_TIMEOUT", "-1"),
         ("watch", "ATTUNE_SYNC_DRIFT", "ignore"),
+        ("apply", "ATTUNE_SYNC_READ_WORKERS", "all"),
     ],
 )
 def test_a_bad_environment_variable_is_a_usage_error_naming_it(
@@ -71,6 +72,8 @@ def test_a_bad_environment_variable_is_a_usage_error_naming_it(
         ("watch", "--quiet-period", "1.5"),
         ("status", "--runs", "0"),
         ("validate", "--output", "xml"),
+        ("validate", "--read-workers", "-1"),
+        ("diff", "--read-workers", "1.5"),
     ],
 )
 def test_a_bad_flag_is_a_usage_error_naming_it(

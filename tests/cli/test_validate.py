@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from cli.helpers import copy_bundled, run, run_json
-from core.trees import pack_doc, sensor_doc, trigger_doc
+from cli.helpers import copy_bundled, run, run_json, run_with_workers
+from core.trees import many_files_tree, pack_doc, sensor_doc, trigger_doc
 
 MakeTree = Callable[[dict[str, str]], Path]
 
@@ -112,3 +112,16 @@ def test_console_script_runs(tmp_path: Path) -> None:
     )
     assert valid.returncode == 0
     assert "8 valid packs" in valid.stdout
+
+
+def test_validate_parsed_on_every_core_finds_what_one_process_finds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    packs = many_files_tree(tmp_path / "packs")
+    alone = run_with_workers(capsys, "0", "validate", str(packs), "--output", "json")
+    assert alone[0] == 1
+    assert len(json.loads(alone[1])["errors"]) == 4
+    assert run_with_workers(capsys, "2", "validate", str(packs), "--output", "json") == (
+        *alone[:2],
+        [320],
+    )

@@ -28,3 +28,18 @@ def sensor_doc(trigger_ref: str, label: str = "A sensor", runtime: str = "shell"
         f"label: {label}\ndescription: watches\nentrypoint: /sensors/s.py\n"
         f"runtime_ref: {runtime}\ntrigger_ref: {trigger_ref}\n"
     )
+
+
+def many_files_tree(root: Path, packs: int = 10, triggers: int = 30) -> Path:
+    """A tree with enough files that a read parses them in worker processes (`parse_ahead`
+    starts a pool from 256), one invalid file in every third pack."""
+    files: dict[str, str] = {}
+    for number in range(packs):
+        ref = f"bulk{number}"
+        files[f"{ref}/pack.yaml"] = pack_doc(ref)
+        for index in range(triggers):
+            files[f"{ref}/triggers/t{index}.yaml"] = trigger_doc(f"Trigger {index} of {ref}")
+        files[f"{ref}/sensors/s.yaml"] = sensor_doc(f"{ref}.t0")
+        if number % 3 == 0:
+            files[f"{ref}/triggers/t1.yaml"] = trigger_doc(extra="enabled: yes\n")
+    return write_tree(root, files)

@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 from ..api.commands import OVERRIDE, SERVE
 from . import apply, diff, schema, status, validate, watch, workflow
 from .command import USAGE, Command, CommandGroup
-from .options import UsageError, Values, add_option, resolve
+from .options import READ_WORKERS, UsageError, Values, add_option, resolve
 
 COMMANDS: tuple[Command | CommandGroup, ...] = (
     validate.COMMAND,
@@ -103,6 +103,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ..logs import configure_logging
 
     configure_logging(values["log_format"], values["log_level"])
+    if READ_WORKERS in command.options:  # process-wide, like the logging
+        from ..parse_ahead import configure_workers
+
+        configure_workers(values["read_workers"])
     try:
         code = command.run(settings)
         sys.stdout.flush()

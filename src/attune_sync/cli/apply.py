@@ -9,7 +9,7 @@ from ..db.settings import DEFAULT_HISTORY_LIMIT
 from .command import USAGE, USAGE_MEANING, Command, ExitCode
 from .common import CommonSettings, colour, fail, plan_options, print_applied
 from .database import HISTORY_LIMIT
-from .options import COMMON, FULL_COMPARE, GUARDS, VERBOSE, Values
+from .options import COMMON, FULL_COMPARE, GUARDS, READ_WORKERS, VERBOSE, Values
 from .workflow import PLAN
 
 if TYPE_CHECKING:
@@ -160,7 +160,7 @@ def _print_outcome(outcome: RunOutcome, settings: ApplySettings) -> None:
 COMMAND = Command(
     name="apply",
     summary="make the database equal to the packs folder",
-    options=(*COMMON, *GUARDS, HISTORY_LIMIT, VERBOSE, PLAN, FULL_COMPARE),
+    options=(*COMMON, *GUARDS, HISTORY_LIMIT, VERBOSE, PLAN, FULL_COMPARE, READ_WORKERS),
     exits=ApplyExit,
     settings=ApplySettings.from_values,
     run=run,

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from .command import USAGE, USAGE_MEANING, Command, ExitCode
 from .common import CommonSettings, colour, fail, note, plan_options
-from .options import COMMON, FULL_COMPARE, GUARDS, OUTPUT, Values
+from .options import COMMON, FULL_COMPARE, GUARDS, OUTPUT, READ_WORKERS, Values
 from .workflow import CI_FORMATS, DIFF_OUTPUT, OUT
 
 if TYPE_CHECKING:
@@ -101,6 +101,7 @@ COMMAND = Command(
         *GUARDS,
         OUT,
         FULL_COMPARE,
+        READ_WORKERS,
     ),
     exits=DiffExit,
     settings=DiffSettings.from_values,

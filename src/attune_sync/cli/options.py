@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..db.settings import check_schema_name
-from ..setting_values import choice, parse_log_level, parse_share, parse_switch
+from ..setting_values import choice, parse_log_level, parse_share, parse_switch, parse_workers
 
 DEFAULT_DATABASE_URL = "sqlite:///attune-sync.db"
 """Equal to db.engine.DEFAULT_DATABASE_URL (a test holds them equal); kept here so --help
@@ -249,6 +249,18 @@ FULL_COMPARE = Option(
     "(the read cache and the settled mark): for doubt, or to measure",
     switch=True,
 )
+
+READ_WORKERS = Option(
+    "read_workers",
+    "--read-workers",
+    "ATTUNE_SYNC_READ_WORKERS",
+    parse_workers,
+    None,
+    "worker processes that parse pack files when a read has many to parse (a cold sync); "
+    "0 or 1 parses in this process (default: one per usable CPU)",
+    metavar="N",
+)
+"""Process-wide, like the log settings: `app.main` hands it to `parse_ahead.configure_workers`."""
 
 APPLY_VALUES_UP_TO = 50
 """`apply` prints each change with its values (as `diff` does) for a plan of up to this many

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ..setting_values import parse_count
 from .command import USAGE, USAGE_MEANING, Command, ExitCode
 from .common import CommonSettings, plan_options
-from .options import COMMON, GUARDS, Option, Values
+from .options import COMMON, GUARDS, READ_WORKERS, Option, Values
 
 if TYPE_CHECKING:
     from ..db.reading import ReadOnlyDatabase
@@ -189,7 +189,7 @@ def _render_pending(pending: dict[str, Any]) -> str:
 COMMAND = Command(
     name="status",
     summary="recent runs and each managed pack's standing; with PACKS_DIR, pending changes",
-    options=(*COMMON, *GUARDS, RUNS),
+    options=(*COMMON, *GUARDS, RUNS, READ_WORKERS),
     exits=StatusExit,
     settings=StatusSettings.from_values,
     run=run,

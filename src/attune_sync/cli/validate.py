@@ -14,6 +14,7 @@ from .options import (
     LOG_LEVEL,
     OFFLINE_DATABASE,
     PACKS_DIR,
+    READ_WORKERS,
     Values,
 )
 from .workflow import CI_FORMATS, VALIDATE_OUTPUT
@@ -103,7 +104,16 @@ def _actual_state(database: str | None, schema: str | None) -> ActualState:
 COMMAND = Command(
     name="validate",
     summary="check pack files; no database needed",
-    options=(PACKS_DIR, OFFLINE_DATABASE, DB_SCHEMA, VALIDATE_OUTPUT, LOG_FORMAT, LOG_LEVEL, ADOPT),
+    options=(
+        PACKS_DIR,
+        OFFLINE_DATABASE,
+        DB_SCHEMA,
+        VALIDATE_OUTPUT,
+        LOG_FORMAT,
+        LOG_LEVEL,
+        ADOPT,
+        READ_WORKERS,
+    ),
     exits=ValidateExit,
     settings=ValidateSettings.from_values,
     run=run,

@@ -15,7 +15,7 @@ from ..setting_values import (
 from .command import USAGE, USAGE_MEANING, Command, ExitCode
 from .common import CommonSettings, plan_options
 from .database import HISTORY_LIMIT
-from .options import COMMON, GUARDS, Option, Values
+from .options import COMMON, GUARDS, READ_WORKERS, Option, Values
 
 if TYPE_CHECKING:
     from ..daemon.settings import DriftMode, Settings
@@ -159,7 +159,7 @@ def run(settings: Settings) -> int:
 COMMAND = Command(
     name="watch",
     summary="sync at start, then after every change and every interval (the sidecar)",
-    options=(*COMMON, *GUARDS, *WATCH_OPTIONS, HISTORY_LIMIT),
+    options=(*COMMON, *GUARDS, *WATCH_OPTIONS, HISTORY_LIMIT, READ_WORKERS),
     exits=WatchExit,
     settings=watch_settings,
     run=run,
