@@ -52,10 +52,11 @@ class LocalFileSystem:
             expected = os.fstat(fd).st_size + 1  # one more: see the end, or that it grew
             data = b""
             while len(data) < limit:
-                chunk = os.read(fd, min(limit, max(expected, len(data) + 65536)) - len(data))
-                if not chunk:
-                    break
+                wanted = min(limit, max(expected, len(data) + 65536)) - len(data)
+                chunk = os.read(fd, wanted)
                 data += chunk
+                if len(chunk) < wanted:  # a regular file reads short only at its end
+                    break
             return data
         finally:
             os.close(fd)
