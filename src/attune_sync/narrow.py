@@ -92,7 +92,8 @@ def _plan(
     if owns_runtimes(conn, before):
         return None
     users = users_of(conn, before)
-    folders = changed | reported_folders(mark) | {managed[ref] for ref in users}
+    # A pack made outside attune-sync has no folder: it stays as it is, rows and all.
+    folders = changed | reported_folders(mark) | {managed[r] for r in users if r in managed}
     cache = DocumentCache() if cache is None else cache
     seed(cache, load_documents(conn, fingerprint(), folders)[0], light.files)
     desired = read_folders(root, folders, cache)

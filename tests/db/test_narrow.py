@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, insert, select, update
 
 from attune_sync.db import schema as t
 from attune_sync.db.narrow import load_narrowed, users_of
@@ -110,6 +110,40 @@ def test_a_user_a_change_breaks_is_invalid_as_in_the_full_plan(
     assert [pack.ref for pack in reference.invalid] == ["ops"]
     assert reported(plan) == reported(reference)
     assert {"aws.ec2", "ops"} <= folders_read(cache)
+
+
+def test_a_pack_made_outside_attune_sync_that_uses_a_changed_one_stays_as_it_is(
+    engine: Engine, bundled: Path
+) -> None:
+    """A sensor made through the API fires a trigger a folder declares: no folder to read."""
+    assert apply(engine, str(bundled)).in_sync
+    with engine.begin() as conn:
+        conn.execute(insert(t.pack).values(ref="theirs", label="Theirs", description="api"))
+        pack = conn.execute(select(t.pack.c.id).where(t.pack.c.ref == "theirs")).scalar_one()
+        runtime, runtime_ref = conn.execute(select(t.runtime.c.id, t.runtime.c.ref).limit(1)).one()
+        trigger = conn.execute(
+            select(t.trigger.c.id).where(t.trigger.c.ref == "system.cpu_alert")
+        ).scalar_one()
+        conn.execute(
+            insert(t.sensor).values(
+                ref="theirs.watch",
+                pack=pack,
+                pack_ref="theirs",
+                label="Watch",
+                description="made through the API",
+                entrypoint="watch.py",
+                runtime=runtime,
+                runtime_ref=runtime_ref,
+                trigger=trigger,
+                trigger_ref="system.cpu_alert",
+            )
+        )
+    assert apply(engine, str(bundled)).in_sync  # settled again, their pack left alone
+    edit(bundled / "system/triggers/cpu_alert.yaml", "label: CPU Alert", "label: CPU alarm")
+    plan, cache = narrowed(engine, bundled)
+    assert plan is not None
+    assert reported(plan) == reported(full(engine, bundled))
+    assert folders_read(cache) == {"system", "monitoring"}
 
 
 def test_warnings_and_notes_of_unchanged_packs_are_reported_again(
