@@ -16,7 +16,8 @@ what exists after the run. The planner and `settle` run unchanged over that.
 What the narrowing does not model, it leaves to the full plan (None here): a folder that is
 gone or a pack that changes its ref (a delete, weighed against the whole database by the
 guards), any delete or hold in the plan, a changed pack that holds runtimes (every pack
-resolves against them), a pack ref another folder also declares, or too many changed
+resolves against them), a pack ref another folder also declares, a component a pack in
+outline holds (its unchanged folder still declares it: a clash), or too many changed
 folders to gain anything. The property tests hold the narrowed plan equal to the full one.
 """
 
@@ -29,7 +30,7 @@ from sqlalchemy import Connection
 from .db.narrow import load_narrowed, managed_folders, owns_runtimes, users_of
 from .db.readcache import load_documents
 from .fingerprint import fingerprint
-from .model import COMPONENT_KINDS, ComponentKind, DesiredState, PackBundle
+from .model import COMPONENT_KINDS, ActualState, ComponentKind, DesiredState, PackBundle
 from .planner import make_plan
 from .readcache import seed
 from .reader import DocumentCache, read_folders
@@ -108,6 +109,8 @@ def _plan(
         "action": {rule.action_ref for b in bundles for rule in b.rules.values()},
     }
     actual = load_narrowed(conn, refs | before | users, declared, schemas)
+    if _declared_in_outline(actual, declared):
+        return None
     # Checked after loading: a write in between moves the count, so it can only say no.
     if settled_state(conn, options) != mark:
         return None
@@ -128,6 +131,19 @@ def _declared_by(desired: DesiredState) -> list[tuple[str, str]]:
     """(pack ref, folder) of every pack the folders read declare."""
     found = [(bundle.pack.ref, bundle.folder) for bundle in desired.packs.values()]
     return found + [(pack.ref, pack.folder) for pack in desired.invalid if pack.ref]
+
+
+def _declared_in_outline(actual: ActualState, declared: dict[ComponentKind, set[str]]) -> bool:
+    """Whether a folder read declares a component a pack in outline holds: that pack's
+    unchanged folder still declares it too, a clash the full read would see (both packs
+    invalid) and this one cannot."""
+    for kind, refs in declared.items():
+        rows = actual.objects(kind)
+        for ref in refs:
+            row = rows.get(ref)
+            if row is not None and row.values.get("pack_ref") in actual.outline:
+                return True
+    return False
 
 
 def _refs(bundles: list[PackBundle], kind: ComponentKind) -> set[str]:

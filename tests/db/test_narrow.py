@@ -24,23 +24,34 @@ from attune_sync.shortcut import settled_look
 from attune_sync.sync import apply, plan_read_only
 
 
-def narrowed(engine: Engine, root: Path) -> tuple[Plan | None, DocumentCache]:
+def narrowed(
+    engine: Engine, root: Path, options: PlanOptions | None = None
+) -> tuple[Plan | None, DocumentCache]:
     """What `diff` plans when it may narrow, and the cache it read into."""
+    options = options or PlanOptions()
     database = open_for_reading(engine.url.render_as_string(hide_password=False))
     cache = DocumentCache()
     try:
-        mark, light = settled_look(database, str(root), PlanOptions())
+        mark, light = settled_look(database, str(root), options)
         assert mark is not None, "the database is not settled"
         assert light is not None
         assert light.key != mark.tree, "nothing changed: the settled shortcut answers"
-        return narrowed_plan(database, str(root), PlanOptions(), mark, light, cache), cache
+        return narrowed_plan(database, str(root), options, mark, light, cache), cache
     finally:
         database.dispose()
 
 
-def full(engine: Engine, root: Path) -> Plan:
+def full(engine: Engine, root: Path, options: PlanOptions | None = None) -> Plan:
     with engine.connect() as conn:
-        return make_plan(read_tree(root), load_actual(conn), PlanOptions())
+        return make_plan(read_tree(root), load_actual(conn), options or PlanOptions())
+
+
+def same_or_none(engine: Engine, root: Path, options: PlanOptions | None = None) -> Plan | None:
+    """The narrowed plan, checked: None, or the full plan in every reported part."""
+    plan, _cache = narrowed(engine, root, options)
+    if plan is not None:
+        assert reported(plan) == reported(full(engine, root, options))
+    return plan
 
 
 def reported(plan: Plan) -> object:
@@ -248,3 +259,21 @@ def test_the_narrowed_load_is_the_full_load_for_the_packs_it_compares(
     assert part.managed["monitoring"].sources == whole.managed["monitoring"].sources
     assert part.managed["github"].sources is None
     assert (part.runtimes, part.runtime_rows) == (whole.runtimes, whole.runtime_rows)
+
+
+# --------------------------------------------------------------------------- adversarial cases
+
+
+def test_a_component_also_declared_by_an_unchanged_pack_clashes_as_in_the_full_plan(
+    engine: Engine, bundled: Path
+) -> None:
+    """monitoring may declare `monitoring.healthcheck.*` refs: a copy of a trigger that the
+    unchanged monitoring.healthcheck/ folder still declares is a clash in both folders."""
+    assert apply(engine, str(bundled)).in_sync
+    (bundled / "monitoring/triggers").mkdir()
+    (bundled / "monitoring/triggers/copy.yaml").write_text(
+        "ref: monitoring.healthcheck.endpoint_down\nlabel: Copy\ndescription: d\n"
+    )
+    reference = full(engine, bundled)
+    assert {pack.ref for pack in reference.invalid} == {"monitoring", "monitoring.healthcheck"}
+    same_or_none(engine, bundled)
