@@ -16,7 +16,8 @@ what exists after the run. The planner and `settle` run unchanged over that.
 What the narrowing does not model, it leaves to the full plan (None here): a folder that is
 gone or a pack that changes its ref (a delete, weighed against the whole database by the
 guards), any delete or hold in the plan, a changed pack that holds runtimes (every pack
-resolves against them), a pack ref another folder also declares, a component a pack in
+resolves against them), a pack ref another folder also declares, a pack made outside
+attune-sync that a folder adopts while a managed pack uses it, a component a pack in
 outline holds (its unchanged folder still declares it: a clash), or too many changed
 folders to gain anything. The property tests hold the narrowed plan equal to the full one.
 """
@@ -102,6 +103,11 @@ def _plan(
     refs = {bundle.pack.ref for bundle in bundles} | {p.ref for p in desired.invalid if p.ref}
     claimed = any(managed.get(ref, folder) != folder for ref, folder in _declared_by(desired))
     if claimed or any(bundle.runtimes for bundle in bundles if bundle.folder in changed):
+        return None
+    # A pack made outside attune-sync that a folder takes over (--adopt): the managed packs
+    # using it were not looked for above, and its change can break them.
+    adopted = {ref for ref, _folder in _declared_by(desired) if ref not in managed}
+    if adopted and (users_of(conn, adopted) & managed.keys()) - refs:
         return None
     declared = {kind: _refs(bundles, kind) for kind in COMPONENT_KINDS}
     schemas: dict[ComponentKind, set[str]] = {

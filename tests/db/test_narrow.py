@@ -277,3 +277,51 @@ def test_a_component_also_declared_by_an_unchanged_pack_clashes_as_in_the_full_p
     reference = full(engine, bundled)
     assert {pack.ref for pack in reference.invalid} == {"monitoring", "monitoring.healthcheck"}
     same_or_none(engine, bundled)
+
+
+def _their_pack_with_an_action(engine: Engine) -> None:
+    """A pack made outside attune-sync holding an action with a parameter schema."""
+    with engine.begin() as conn:
+        conn.execute(insert(t.pack).values(ref="theirs", label="Theirs", description="api"))
+        pack = conn.execute(select(t.pack.c.id).where(t.pack.c.ref == "theirs")).scalar_one()
+        runtime, runtime_ref = conn.execute(
+            select(t.runtime.c.id, t.runtime.c.ref).where(t.runtime.c.ref == "shell")
+        ).one()
+        conn.execute(
+            insert(t.action).values(
+                ref="theirs.act",
+                pack=pack,
+                pack_ref="theirs",
+                label="Act",
+                description="made through the API",
+                entrypoint="act.sh",
+                runtime=runtime,
+                runtime_ref=runtime_ref,
+                param_schema={"count": {"type": "string"}},
+            )
+        )
+
+
+def test_adopting_a_pack_whose_action_a_managed_rule_runs(engine: Engine, bundled: Path) -> None:
+    """With --adopt, a new folder takes over a pack made outside attune-sync; an unchanged
+    managed rule runs its action, whose schema the folder now makes refuse the rule."""
+    adopt = PlanOptions(adopt=True)
+    _their_pack_with_an_action(engine)
+    ops = bundled / "ops"
+    (ops / "rules").mkdir(parents=True)
+    (ops / "pack.yaml").write_text("ref: ops\nlabel: Ops\ndescription: d\n")
+    (ops / "rules/go.yaml").write_text(
+        "ref: ops.go\nlabel: Go\ntrigger_ref: core.timer\naction_ref: theirs.act\n"
+        "action_params:\n  count: five\n"
+    )
+    assert apply(engine, str(bundled), adopt).in_sync
+    theirs = bundled / "theirs"
+    (theirs / "actions").mkdir(parents=True)
+    (theirs / "pack.yaml").write_text("ref: theirs\nlabel: Theirs\ndescription: api\n")
+    (theirs / "actions/act.yaml").write_text(
+        "ref: theirs.act\nlabel: Act\ndescription: made through the API\nrunner_type: shell\n"
+        "entry_point: act.sh\nparameters:\n  count:\n    type: integer\n"
+    )
+    reference = full(engine, bundled, adopt)
+    assert [pack.ref for pack in reference.invalid] == ["ops"]
+    same_or_none(engine, bundled, adopt)
