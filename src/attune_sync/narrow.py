@@ -17,9 +17,11 @@ What the narrowing does not model, it leaves to the full plan (None here): a fol
 gone or a pack that changes its ref (a delete, weighed against the whole database by the
 guards), any delete or hold in the plan, a changed pack that holds runtimes (every pack
 resolves against them), a pack ref another folder also declares, a pack made outside
-attune-sync that a folder adopts while a managed pack uses it, a component a pack in
-outline holds (its unchanged folder still declares it: a clash), or too many changed
-folders to gain anything. The property tests hold the narrowed plan equal to the full one.
+attune-sync that a folder adopts while a managed pack uses it, a component a pack in outline
+holds (its unchanged folder still declares it: a clash), a parameter schema of a pack in
+outline holding an integer past 2**53 (it may have been a float in the file), or too many
+changed folders to gain anything. The property tests hold the narrowed plan equal to the
+full one.
 """
 
 from __future__ import annotations
@@ -115,7 +117,7 @@ def _plan(
         "action": {rule.action_ref for b in bundles for rule in b.rules.values()},
     }
     actual = load_narrowed(conn, refs | before | users, declared, schemas)
-    if _declared_in_outline(actual, declared):
+    if _declared_in_outline(actual, declared) or _inexact_schemas(actual, schemas):
         return None
     # Checked after loading: a write in between moves the count, so it can only say no.
     if settled_state(conn, options) != mark:
@@ -150,6 +152,33 @@ def _declared_in_outline(actual: ActualState, declared: dict[ComponentKind, set[
             if row is not None and row.values.get("pack_ref") in actual.outline:
                 return True
     return False
+
+
+def _inexact_schemas(actual: ActualState, schemas: dict[ComponentKind, set[str]]) -> bool:
+    """Whether a parameter schema read from a pack in outline (in place of its file) holds
+    an integer a float may have been: PostgreSQL's jsonb gives the float 1e23 back as the
+    integer 10**23, which a rule's value compares otherwise with than the file's float."""
+    for kind, refs in schemas.items():
+        rows = actual.objects(kind)
+        for ref in refs:
+            row = rows.get(ref)
+            if row is None or row.values.get("pack_ref") not in actual.outline:
+                continue
+            if _has_big_integer(row.values.get("param_schema")):
+                return True
+    return False
+
+
+def _has_big_integer(value: object) -> bool:
+    if isinstance(value, dict):
+        return any(_has_big_integer(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_has_big_integer(item) for item in value)
+    return isinstance(value, int) and not isinstance(value, bool) and abs(value) >= _EXACT
+
+
+_EXACT = 2**53
+"""Below this, every integer is exactly a float and back."""
 
 
 def _refs(bundles: list[PackBundle], kind: ComponentKind) -> set[str]:

@@ -325,3 +325,25 @@ def test_adopting_a_pack_whose_action_a_managed_rule_runs(engine: Engine, bundle
     reference = full(engine, bundled, adopt)
     assert [pack.ref for pack in reference.invalid] == ["ops"]
     same_or_none(engine, bundled, adopt)
+
+
+def test_a_schema_number_jsonb_gives_back_otherwise_is_not_read_from_the_database(
+    engine: Engine, bundled: Path
+) -> None:
+    """PostgreSQL's jsonb gives the float 1e23 back as the integer 10**23: a rule checked
+    against a schema of a pack in outline would pass where the file's schema refuses it."""
+    edit(
+        bundled / "aws.ec2/actions/stop_instance.yaml",
+        "parameters:\n",
+        "parameters:\n  n:\n    type: integer\n    maximum: 1.0e+23\n",
+    )
+    assert apply(engine, str(bundled)).in_sync
+    ops = bundled / "ops"
+    (ops / "rules").mkdir(parents=True)
+    (ops / "pack.yaml").write_text("ref: ops\nlabel: Ops\ndescription: d\n")
+    (ops / "rules/stop.yaml").write_text(
+        "ref: ops.stop\nlabel: Stop\ntrigger_ref: core.timer\naction_ref: aws.ec2.stop_instance\n"
+        "action_params:\n  instance_id: i-1\n  n: 100000000000000000000000\n"
+    )
+    assert [pack.ref for pack in full(engine, bundled).invalid] == ["ops"]
+    same_or_none(engine, bundled)
