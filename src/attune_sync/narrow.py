@@ -19,9 +19,10 @@ guards), any delete or hold in the plan, a changed pack that holds runtimes (eve
 resolves against them), a pack ref another folder also declares, a pack made outside
 attune-sync that a folder adopts while a managed pack uses it, a component a pack in outline
 holds (its unchanged folder still declares it: a clash), a parameter schema of a pack in
-outline holding an integer past 2**53 (it may have been a float in the file), or too many
-changed folders to gain anything. The property tests hold the narrowed plan equal to the
-full one.
+outline holding an integer past 2**53 (it may have been a float in the file), a runtime name
+the folders read use that two runtimes share as an alias or a name (the first known takes
+it), or too many changed folders to gain anything. The property tests hold the narrowed plan
+equal to the full one.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from .model import COMPONENT_KINDS, ActualState, ComponentKind, DesiredState, Pa
 from .planner import make_plan
 from .readcache import seed
 from .reader import DocumentCache, read_folders
+from .runtimes import split_constraint
 from .settled import (
     LightRead,
     Mark,
@@ -117,7 +119,11 @@ def _plan(
         "action": {rule.action_ref for b in bundles for rule in b.rules.values()},
     }
     actual = load_narrowed(conn, refs | before | users, declared, schemas)
-    if _declared_in_outline(actual, declared) or _inexact_schemas(actual, schemas):
+    if (
+        _declared_in_outline(actual, declared)
+        or _inexact_schemas(actual, schemas)
+        or _runtime_names_shared(actual, bundles)
+    ):
         return None
     # Checked after loading: a write in between moves the count, so it can only say no.
     if settled_state(conn, options) != mark:
@@ -152,6 +158,31 @@ def _declared_in_outline(actual: ActualState, declared: dict[ComponentKind, set[
             if row is not None and row.values.get("pack_ref") in actual.outline:
                 return True
     return False
+
+
+def _runtime_names_shared(actual: ActualState, bundles: list[PackBundle]) -> bool:
+    """Whether a runtime name the folders read use is an alias or a name two runtimes share:
+    the first one known takes it (`RuntimeIndex.add`), and a pack in outline makes its
+    runtimes known from its rows, in another order than the full read's pack folders."""
+    seen: set[tuple[str, str]] = set()
+    shared: set[str] = set()
+    for row in actual.runtime_rows.values():
+        found, name = row.values.get("aliases"), row.values.get("name")
+        keys = {("alias", a.lower()) for a in found or () if isinstance(a, str)}
+        if isinstance(name, str) and name:
+            keys.add(("name", name.lower()))
+        shared.update(key for _, key in keys & seen)
+        seen |= keys
+    return bool(shared) and not shared.isdisjoint(_runtime_names(bundles))
+
+
+def _runtime_names(bundles: list[PackBundle]) -> set[str]:
+    """Every runtime name the bundles' sensors, actions and packs give, lower-cased."""
+    found = {split_constraint(entry)[0] for b in bundles for entry in b.pack.runtime_deps}
+    for bundle in bundles:
+        found.update(sensor.runtime_ref for sensor in bundle.sensors.values())
+        found.update(a.runtime_ref for a in bundle.actions.values() if a.runtime_ref is not None)
+    return {name.lower() for name in found}
 
 
 def _inexact_schemas(actual: ActualState, schemas: dict[ComponentKind, set[str]]) -> bool:

@@ -347,3 +347,23 @@ def test_a_schema_number_jsonb_gives_back_otherwise_is_not_read_from_the_databas
     )
     assert [pack.ref for pack in full(engine, bundled).invalid] == ["ops"]
     same_or_none(engine, bundled)
+
+
+def test_runtimes_sharing_an_alias_resolve_as_in_the_full_plan(
+    engine: Engine, bundled: Path
+) -> None:
+    """Two runtimes with one alias: the first known takes it. The full read knows them in
+    folder order (rt0's); made known from rows of packs in outline, they came in set order.
+    (Before the fix this failed for most hash seeds, hence eight packs.)"""
+    for index in range(8):
+        pack = bundled / f"rt{index}"
+        (pack / "runtimes").mkdir(parents=True)
+        (pack / "pack.yaml").write_text(f"ref: rt{index}\nlabel: R\ndescription: d\n")
+        (pack / "runtimes/a.yaml").write_text(
+            f"ref: rt{index}.a\nname: A{index}\naliases: [shared]\n"
+        )
+    assert apply(engine, str(bundled)).in_sync
+    edit(bundled / "github/sensors/github_webhook.yaml", "python3", "shared")
+    changes = full(engine, bundled).changes
+    assert [change.values for change in changes] == [{"runtime_ref": "rt0.a"}]
+    same_or_none(engine, bundled)
