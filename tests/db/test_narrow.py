@@ -367,3 +367,108 @@ def test_runtimes_sharing_an_alias_resolve_as_in_the_full_plan(
     changes = full(engine, bundled).changes
     assert [change.values for change in changes] == [{"runtime_ref": "rt0.a"}]
     same_or_none(engine, bundled)
+
+
+def answered(engine: Engine, root: Path, options: PlanOptions | None = None) -> Plan:
+    """The narrowed plan, which must answer, and be the full plan."""
+    plan = same_or_none(engine, root, options)
+    assert plan is not None
+    return plan
+
+
+def test_a_used_folder_that_turns_invalid_keeps_its_rows_as_in_the_full_plan(
+    engine: Engine, bundled: Path
+) -> None:
+    assert apply(engine, str(bundled)).in_sync
+    (bundled / "system/triggers/cpu_alert.yaml").write_text("ref: [\n")
+    assert [pack.ref for pack in answered(engine, bundled).invalid] == ["system"]
+
+
+def test_a_trigger_schema_that_now_refuses_a_rule_of_another_pack(
+    engine: Engine, bundled: Path
+) -> None:
+    """The rule watches the trigger (not a sensor): its pack is read as a user too."""
+    ops = bundled / "ops"
+    (ops / "rules").mkdir(parents=True)
+    (ops / "pack.yaml").write_text("ref: ops\nlabel: Ops\ndescription: d\n")
+    (ops / "rules/hot.yaml").write_text(
+        "ref: ops.hot\nlabel: Hot\ntrigger_ref: system.cpu_alert\ntrigger_params:\n"
+        "  min_percent: 50\naction_ref: aws.ec2.stop_instance\naction_params:\n"
+        "  instance_id: i-1\n"
+    )
+    assert apply(engine, str(bundled)).in_sync
+    edit(
+        bundled / "system/triggers/cpu_alert.yaml",
+        "    min_percent:\n      type: number",
+        "    min_percent:\n      type: string",
+    )
+    assert [pack.ref for pack in answered(engine, bundled).invalid] == ["ops"]
+
+
+def test_a_new_folder_whose_hints_name_what_packs_in_outline_hold(
+    engine: Engine, bundled: Path
+) -> None:
+    """ "Did you mean" for a trigger, an action and a dependency; parameters checked against
+    the schemas of packs in outline."""
+    assert apply(engine, str(bundled)).in_sync
+    ops = bundled / "ops"
+    (ops / "rules").mkdir(parents=True)
+    (ops / "pack.yaml").write_text(
+        "ref: ops\nlabel: Ops\ndescription: d\ndependencies: [aws.ec2, monitorng]\n"
+    )
+    (ops / "rules/a.yaml").write_text(
+        "ref: a\nlabel: A\ntrigger_ref: github.push_evnt\naction_ref: aws.ec2.stop_instanc\n"
+    )
+    (ops / "rules/b.yaml").write_text(
+        "ref: b\nlabel: B\ntrigger_ref: core.webhook\ntrigger_params:\n  method: PATCH\n"
+        "action_ref: monitoring.healthcheck.send_alert\naction_params:\n  url: 5\n"
+    )
+    plan = answered(engine, bundled)
+    hints = [problem.hint for pack in plan.invalid for problem in pack.problems]
+    assert "did you mean `github.push_event`?" in hints
+    assert any("monitoring" in str(problem.hint) for problem in plan.warnings)
+
+
+def test_a_runner_naming_a_runtime_of_a_pack_in_outline_by_alias_and_name(
+    engine: Engine, bundled: Path
+) -> None:
+    runtimes = bundled / "rtp"
+    (runtimes / "runtimes").mkdir(parents=True)
+    (runtimes / "pack.yaml").write_text("ref: rtp\nlabel: R\ndescription: d\n")
+    (runtimes / "runtimes/custom.yaml").write_text(
+        "ref: rtp.custom\nname: Custom\naliases: [CUSTOM]\n"
+    )
+    assert apply(engine, str(bundled)).in_sync
+    edit(
+        bundled / "github/sensors/github_webhook.yaml",
+        "runner_type: python3",
+        "runner_type: custom",
+    )
+    edit(bundled / "github/pack.yaml", "  - python3", "  - python3\n  - Custom>=1")
+    edit(bundled / "aws.ec2/actions/stop_instance.yaml", "runner_type: shell", "runner_type: CUSTM")
+    plan = answered(engine, bundled)
+    assert plan.warnings  # the action's unknown runtime, with the runtimes it knows
+
+
+def test_adopting_a_pack_nothing_managed_uses_is_narrowed(engine: Engine, bundled: Path) -> None:
+    adopt = PlanOptions(adopt=True)
+    _their_pack_with_an_action(engine)
+    assert apply(engine, str(bundled), adopt).in_sync
+    theirs = bundled / "theirs"
+    (theirs / "actions").mkdir(parents=True)
+    (theirs / "pack.yaml").write_text("ref: theirs\nlabel: Theirs\ndescription: api\n")
+    (theirs / "actions/act.yaml").write_text(
+        "ref: theirs.act\nlabel: Act\ndescription: made through the API\nrunner_type: shell\n"
+        "entry_point: act.sh\nparameters:\n  count:\n    type: integer\n"
+    )
+    plan = answered(engine, bundled, adopt)
+    first = plan.changes[0]
+    assert (first.action, first.kind, first.ref, first.adopt) == ("update", "pack", "theirs", True)
+
+
+def test_a_file_linked_from_another_pack_folder_changes_both(engine: Engine, bundled: Path) -> None:
+    (bundled / "github/triggers/manual.yaml").symlink_to("../../core/triggers/manual.yaml")
+    assert apply(engine, str(bundled)).in_sync
+    edit(bundled / "core/triggers/manual.yaml", "label: Manual Trigger", "label: Manual")
+    plan = answered(engine, bundled)
+    assert [change.ref for change in plan.changes] == ["core.manual", "github.manual"]
