@@ -16,8 +16,13 @@ what exists after the run. The planner and `settle` run unchanged over that.
 What the narrowing does not model, it leaves to the full plan (None here): a folder that is
 gone or a pack that changes its ref (a delete, weighed against the whole database by the
 guards), any delete or hold in the plan, a changed pack that holds runtimes (every pack
-resolves against them), a pack ref another folder also declares, or too many changed
-folders to gain anything. The property tests hold the narrowed plan equal to the full one.
+resolves against them), a pack ref another folder also declares, a pack made outside
+attune-sync that a folder adopts while a managed pack uses it, a component a pack in outline
+holds (its unchanged folder still declares it: a clash), a parameter schema of a pack in
+outline holding an integer past 2**53 (it may have been a float in the file), a runtime name
+the folders read use that two runtimes share as an alias or a name (the first known takes
+it), or too many changed folders to gain anything. The property tests hold the narrowed plan
+equal to the full one.
 """
 
 from __future__ import annotations
@@ -29,10 +34,11 @@ from sqlalchemy import Connection
 from .db.narrow import load_narrowed, managed_folders, owns_runtimes, users_of
 from .db.readcache import load_documents
 from .fingerprint import fingerprint
-from .model import COMPONENT_KINDS, ComponentKind, DesiredState, PackBundle
+from .model import COMPONENT_KINDS, ActualState, ComponentKind, DesiredState, PackBundle
 from .planner import make_plan
 from .readcache import seed
 from .reader import DocumentCache, read_folders
+from .runtimes import split_constraint
 from .settled import (
     LightRead,
     Mark,
@@ -102,12 +108,23 @@ def _plan(
     claimed = any(managed.get(ref, folder) != folder for ref, folder in _declared_by(desired))
     if claimed or any(bundle.runtimes for bundle in bundles if bundle.folder in changed):
         return None
+    # A pack made outside attune-sync that a folder takes over (--adopt): the managed packs
+    # using it were not looked for above, and its change can break them.
+    adopted = {ref for ref, _folder in _declared_by(desired) if ref not in managed}
+    if adopted and (users_of(conn, adopted) & managed.keys()) - refs:
+        return None
     declared = {kind: _refs(bundles, kind) for kind in COMPONENT_KINDS}
     schemas: dict[ComponentKind, set[str]] = {
         "trigger": {rule.trigger_ref for b in bundles for rule in b.rules.values()},
         "action": {rule.action_ref for b in bundles for rule in b.rules.values()},
     }
     actual = load_narrowed(conn, refs | before | users, declared, schemas)
+    if (
+        _declared_in_outline(actual, declared)
+        or _inexact_schemas(actual, schemas)
+        or _runtime_names_shared(actual, bundles)
+    ):
+        return None
     # Checked after loading: a write in between moves the count, so it can only say no.
     if settled_state(conn, options) != mark:
         return None
@@ -128,6 +145,71 @@ def _declared_by(desired: DesiredState) -> list[tuple[str, str]]:
     """(pack ref, folder) of every pack the folders read declare."""
     found = [(bundle.pack.ref, bundle.folder) for bundle in desired.packs.values()]
     return found + [(pack.ref, pack.folder) for pack in desired.invalid if pack.ref]
+
+
+def _declared_in_outline(actual: ActualState, declared: dict[ComponentKind, set[str]]) -> bool:
+    """Whether a folder read declares a component a pack in outline holds: that pack's
+    unchanged folder still declares it too, a clash the full read would see (both packs
+    invalid) and this one cannot."""
+    for kind, refs in declared.items():
+        rows = actual.objects(kind)
+        for ref in refs:
+            row = rows.get(ref)
+            if row is not None and row.values.get("pack_ref") in actual.outline:
+                return True
+    return False
+
+
+def _runtime_names_shared(actual: ActualState, bundles: list[PackBundle]) -> bool:
+    """Whether a runtime name the folders read use is an alias or a name two runtimes share:
+    the first one known takes it (`RuntimeIndex.add`), and a pack in outline makes its
+    runtimes known from its rows, in another order than the full read's pack folders."""
+    seen: set[tuple[str, str]] = set()
+    shared: set[str] = set()
+    for row in actual.runtime_rows.values():
+        found, name = row.values.get("aliases"), row.values.get("name")
+        keys = {("alias", a.lower()) for a in found or () if isinstance(a, str)}
+        if isinstance(name, str) and name:
+            keys.add(("name", name.lower()))
+        shared.update(key for _, key in keys & seen)
+        seen |= keys
+    return bool(shared) and not shared.isdisjoint(_runtime_names(bundles))
+
+
+def _runtime_names(bundles: list[PackBundle]) -> set[str]:
+    """Every runtime name the bundles' sensors, actions and packs give, lower-cased."""
+    found = {split_constraint(entry)[0] for b in bundles for entry in b.pack.runtime_deps}
+    for bundle in bundles:
+        found.update(sensor.runtime_ref for sensor in bundle.sensors.values())
+        found.update(a.runtime_ref for a in bundle.actions.values() if a.runtime_ref is not None)
+    return {name.lower() for name in found}
+
+
+def _inexact_schemas(actual: ActualState, schemas: dict[ComponentKind, set[str]]) -> bool:
+    """Whether a parameter schema read from a pack in outline (in place of its file) holds
+    an integer a float may have been: PostgreSQL's jsonb gives the float 1e23 back as the
+    integer 10**23, which a rule's value compares otherwise with than the file's float."""
+    for kind, refs in schemas.items():
+        rows = actual.objects(kind)
+        for ref in refs:
+            row = rows.get(ref)
+            if row is None or row.values.get("pack_ref") not in actual.outline:
+                continue
+            if _has_big_integer(row.values.get("param_schema")):
+                return True
+    return False
+
+
+def _has_big_integer(value: object) -> bool:
+    if isinstance(value, dict):
+        return any(_has_big_integer(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_has_big_integer(item) for item in value)
+    return isinstance(value, int) and not isinstance(value, bool) and abs(value) >= _EXACT
+
+
+_EXACT = 2**53
+"""Below this, every integer is exactly a float and back."""
 
 
 def _refs(bundles: list[PackBundle], kind: ComponentKind) -> set[str]:

@@ -24,23 +24,34 @@ from attune_sync.shortcut import settled_look
 from attune_sync.sync import apply, plan_read_only
 
 
-def narrowed(engine: Engine, root: Path) -> tuple[Plan | None, DocumentCache]:
+def narrowed(
+    engine: Engine, root: Path, options: PlanOptions | None = None
+) -> tuple[Plan | None, DocumentCache]:
     """What `diff` plans when it may narrow, and the cache it read into."""
+    options = options or PlanOptions()
     database = open_for_reading(engine.url.render_as_string(hide_password=False))
     cache = DocumentCache()
     try:
-        mark, light = settled_look(database, str(root), PlanOptions())
+        mark, light = settled_look(database, str(root), options)
         assert mark is not None, "the database is not settled"
         assert light is not None
         assert light.key != mark.tree, "nothing changed: the settled shortcut answers"
-        return narrowed_plan(database, str(root), PlanOptions(), mark, light, cache), cache
+        return narrowed_plan(database, str(root), options, mark, light, cache), cache
     finally:
         database.dispose()
 
 
-def full(engine: Engine, root: Path) -> Plan:
+def full(engine: Engine, root: Path, options: PlanOptions | None = None) -> Plan:
     with engine.connect() as conn:
-        return make_plan(read_tree(root), load_actual(conn), PlanOptions())
+        return make_plan(read_tree(root), load_actual(conn), options or PlanOptions())
+
+
+def same_or_none(engine: Engine, root: Path, options: PlanOptions | None = None) -> Plan | None:
+    """The narrowed plan, checked: None, or the full plan in every reported part."""
+    plan, _cache = narrowed(engine, root, options)
+    if plan is not None:
+        assert reported(plan) == reported(full(engine, root, options))
+    return plan
 
 
 def reported(plan: Plan) -> object:
@@ -248,3 +259,216 @@ def test_the_narrowed_load_is_the_full_load_for_the_packs_it_compares(
     assert part.managed["monitoring"].sources == whole.managed["monitoring"].sources
     assert part.managed["github"].sources is None
     assert (part.runtimes, part.runtime_rows) == (whole.runtimes, whole.runtime_rows)
+
+
+# --------------------------------------------------------------------------- adversarial cases
+
+
+def test_a_component_also_declared_by_an_unchanged_pack_clashes_as_in_the_full_plan(
+    engine: Engine, bundled: Path
+) -> None:
+    """monitoring may declare `monitoring.healthcheck.*` refs: a copy of a trigger that the
+    unchanged monitoring.healthcheck/ folder still declares is a clash in both folders."""
+    assert apply(engine, str(bundled)).in_sync
+    (bundled / "monitoring/triggers").mkdir()
+    (bundled / "monitoring/triggers/copy.yaml").write_text(
+        "ref: monitoring.healthcheck.endpoint_down\nlabel: Copy\ndescription: d\n"
+    )
+    reference = full(engine, bundled)
+    assert {pack.ref for pack in reference.invalid} == {"monitoring", "monitoring.healthcheck"}
+    same_or_none(engine, bundled)
+
+
+def _their_pack_with_an_action(engine: Engine) -> None:
+    """A pack made outside attune-sync holding an action with a parameter schema."""
+    with engine.begin() as conn:
+        conn.execute(insert(t.pack).values(ref="theirs", label="Theirs", description="api"))
+        pack = conn.execute(select(t.pack.c.id).where(t.pack.c.ref == "theirs")).scalar_one()
+        runtime, runtime_ref = conn.execute(
+            select(t.runtime.c.id, t.runtime.c.ref).where(t.runtime.c.ref == "shell")
+        ).one()
+        conn.execute(
+            insert(t.action).values(
+                ref="theirs.act",
+                pack=pack,
+                pack_ref="theirs",
+                label="Act",
+                description="made through the API",
+                entrypoint="act.sh",
+                runtime=runtime,
+                runtime_ref=runtime_ref,
+                param_schema={"count": {"type": "string"}},
+            )
+        )
+
+
+def test_adopting_a_pack_whose_action_a_managed_rule_runs(engine: Engine, bundled: Path) -> None:
+    """With --adopt, a new folder takes over a pack made outside attune-sync; an unchanged
+    managed rule runs its action, whose schema the folder now makes refuse the rule."""
+    adopt = PlanOptions(adopt=True)
+    _their_pack_with_an_action(engine)
+    ops = bundled / "ops"
+    (ops / "rules").mkdir(parents=True)
+    (ops / "pack.yaml").write_text("ref: ops\nlabel: Ops\ndescription: d\n")
+    (ops / "rules/go.yaml").write_text(
+        "ref: ops.go\nlabel: Go\ntrigger_ref: core.timer\naction_ref: theirs.act\n"
+        "action_params:\n  count: five\n"
+    )
+    assert apply(engine, str(bundled), adopt).in_sync
+    theirs = bundled / "theirs"
+    (theirs / "actions").mkdir(parents=True)
+    (theirs / "pack.yaml").write_text("ref: theirs\nlabel: Theirs\ndescription: api\n")
+    (theirs / "actions/act.yaml").write_text(
+        "ref: theirs.act\nlabel: Act\ndescription: made through the API\nrunner_type: shell\n"
+        "entry_point: act.sh\nparameters:\n  count:\n    type: integer\n"
+    )
+    reference = full(engine, bundled, adopt)
+    assert [pack.ref for pack in reference.invalid] == ["ops"]
+    same_or_none(engine, bundled, adopt)
+
+
+def test_a_schema_number_jsonb_gives_back_otherwise_is_not_read_from_the_database(
+    engine: Engine, bundled: Path
+) -> None:
+    """PostgreSQL's jsonb gives the float 1e23 back as the integer 10**23: a rule checked
+    against a schema of a pack in outline would pass where the file's schema refuses it."""
+    edit(
+        bundled / "aws.ec2/actions/stop_instance.yaml",
+        "parameters:\n",
+        "parameters:\n  n:\n    type: integer\n    maximum: 1.0e+23\n",
+    )
+    assert apply(engine, str(bundled)).in_sync
+    ops = bundled / "ops"
+    (ops / "rules").mkdir(parents=True)
+    (ops / "pack.yaml").write_text("ref: ops\nlabel: Ops\ndescription: d\n")
+    (ops / "rules/stop.yaml").write_text(
+        "ref: ops.stop\nlabel: Stop\ntrigger_ref: core.timer\naction_ref: aws.ec2.stop_instance\n"
+        "action_params:\n  instance_id: i-1\n  n: 100000000000000000000000\n"
+    )
+    assert [pack.ref for pack in full(engine, bundled).invalid] == ["ops"]
+    same_or_none(engine, bundled)
+
+
+def test_runtimes_sharing_an_alias_resolve_as_in_the_full_plan(
+    engine: Engine, bundled: Path
+) -> None:
+    """Two runtimes with one alias: the first known takes it. The full read knows them in
+    folder order (rt0's); made known from rows of packs in outline, they came in set order.
+    (Before the fix this failed for most hash seeds, hence eight packs.)"""
+    for index in range(8):
+        pack = bundled / f"rt{index}"
+        (pack / "runtimes").mkdir(parents=True)
+        (pack / "pack.yaml").write_text(f"ref: rt{index}\nlabel: R\ndescription: d\n")
+        (pack / "runtimes/a.yaml").write_text(
+            f"ref: rt{index}.a\nname: A{index}\naliases: [shared]\n"
+        )
+    assert apply(engine, str(bundled)).in_sync
+    edit(bundled / "github/sensors/github_webhook.yaml", "python3", "shared")
+    changes = full(engine, bundled).changes
+    assert [change.values for change in changes] == [{"runtime_ref": "rt0.a"}]
+    same_or_none(engine, bundled)
+
+
+def answered(engine: Engine, root: Path, options: PlanOptions | None = None) -> Plan:
+    """The narrowed plan, which must answer, and be the full plan."""
+    plan = same_or_none(engine, root, options)
+    assert plan is not None
+    return plan
+
+
+def test_a_used_folder_that_turns_invalid_keeps_its_rows_as_in_the_full_plan(
+    engine: Engine, bundled: Path
+) -> None:
+    assert apply(engine, str(bundled)).in_sync
+    (bundled / "system/triggers/cpu_alert.yaml").write_text("ref: [\n")
+    assert [pack.ref for pack in answered(engine, bundled).invalid] == ["system"]
+
+
+def test_a_trigger_schema_that_now_refuses_a_rule_of_another_pack(
+    engine: Engine, bundled: Path
+) -> None:
+    """The rule watches the trigger (not a sensor): its pack is read as a user too."""
+    ops = bundled / "ops"
+    (ops / "rules").mkdir(parents=True)
+    (ops / "pack.yaml").write_text("ref: ops\nlabel: Ops\ndescription: d\n")
+    (ops / "rules/hot.yaml").write_text(
+        "ref: ops.hot\nlabel: Hot\ntrigger_ref: system.cpu_alert\ntrigger_params:\n"
+        "  min_percent: 50\naction_ref: aws.ec2.stop_instance\naction_params:\n"
+        "  instance_id: i-1\n"
+    )
+    assert apply(engine, str(bundled)).in_sync
+    edit(
+        bundled / "system/triggers/cpu_alert.yaml",
+        "    min_percent:\n      type: number",
+        "    min_percent:\n      type: string",
+    )
+    assert [pack.ref for pack in answered(engine, bundled).invalid] == ["ops"]
+
+
+def test_a_new_folder_whose_hints_name_what_packs_in_outline_hold(
+    engine: Engine, bundled: Path
+) -> None:
+    """ "Did you mean" for a trigger, an action and a dependency; parameters checked against
+    the schemas of packs in outline."""
+    assert apply(engine, str(bundled)).in_sync
+    ops = bundled / "ops"
+    (ops / "rules").mkdir(parents=True)
+    (ops / "pack.yaml").write_text(
+        "ref: ops\nlabel: Ops\ndescription: d\ndependencies: [aws.ec2, monitorng]\n"
+    )
+    (ops / "rules/a.yaml").write_text(
+        "ref: a\nlabel: A\ntrigger_ref: github.push_evnt\naction_ref: aws.ec2.stop_instanc\n"
+    )
+    (ops / "rules/b.yaml").write_text(
+        "ref: b\nlabel: B\ntrigger_ref: core.webhook\ntrigger_params:\n  method: PATCH\n"
+        "action_ref: monitoring.healthcheck.send_alert\naction_params:\n  url: 5\n"
+    )
+    plan = answered(engine, bundled)
+    hints = [problem.hint for pack in plan.invalid for problem in pack.problems]
+    assert "did you mean `github.push_event`?" in hints
+    assert any("monitoring" in str(problem.hint) for problem in plan.warnings)
+
+
+def test_a_runner_naming_a_runtime_of_a_pack_in_outline_by_alias_and_name(
+    engine: Engine, bundled: Path
+) -> None:
+    runtimes = bundled / "rtp"
+    (runtimes / "runtimes").mkdir(parents=True)
+    (runtimes / "pack.yaml").write_text("ref: rtp\nlabel: R\ndescription: d\n")
+    (runtimes / "runtimes/custom.yaml").write_text(
+        "ref: rtp.custom\nname: Custom\naliases: [CUSTOM]\n"
+    )
+    assert apply(engine, str(bundled)).in_sync
+    edit(
+        bundled / "github/sensors/github_webhook.yaml",
+        "runner_type: python3",
+        "runner_type: custom",
+    )
+    edit(bundled / "github/pack.yaml", "  - python3", "  - python3\n  - Custom>=1")
+    edit(bundled / "aws.ec2/actions/stop_instance.yaml", "runner_type: shell", "runner_type: CUSTM")
+    plan = answered(engine, bundled)
+    assert plan.warnings  # the action's unknown runtime, with the runtimes it knows
+
+
+def test_adopting_a_pack_nothing_managed_uses_is_narrowed(engine: Engine, bundled: Path) -> None:
+    adopt = PlanOptions(adopt=True)
+    _their_pack_with_an_action(engine)
+    assert apply(engine, str(bundled), adopt).in_sync
+    theirs = bundled / "theirs"
+    (theirs / "actions").mkdir(parents=True)
+    (theirs / "pack.yaml").write_text("ref: theirs\nlabel: Theirs\ndescription: api\n")
+    (theirs / "actions/act.yaml").write_text(
+        "ref: theirs.act\nlabel: Act\ndescription: made through the API\nrunner_type: shell\n"
+        "entry_point: act.sh\nparameters:\n  count:\n    type: integer\n"
+    )
+    plan = answered(engine, bundled, adopt)
+    first = plan.changes[0]
+    assert (first.action, first.kind, first.ref, first.adopt) == ("update", "pack", "theirs", True)
+
+
+def test_a_file_linked_from_another_pack_folder_changes_both(engine: Engine, bundled: Path) -> None:
+    (bundled / "github/triggers/manual.yaml").symlink_to("../../core/triggers/manual.yaml")
+    assert apply(engine, str(bundled)).in_sync
+    edit(bundled / "core/triggers/manual.yaml", "label: Manual Trigger", "label: Manual")
+    plan = answered(engine, bundled)
+    assert [change.ref for change in plan.changes] == ["core.manual", "github.manual"]
