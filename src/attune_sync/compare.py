@@ -25,6 +25,7 @@ from .model import (
     Kind,
     ManagedInfo,
     PackBundle,
+    created_fields,
 )
 from .runtimes import RuntimeIndex, split_constraint
 
@@ -70,7 +71,8 @@ def _pack_changes(
     managed = actual.managed.get(spec.ref)
     folder, content_hash = bundle.folder, bundle.content_hash
     if row is None:
-        fields = _created_fields("pack", values, display, spec.conf_schema)
+        _hide_config(values, spec.conf_schema)
+        fields = created_fields("pack", values, display)
         create = Change(
             "create",
             "pack",
@@ -170,9 +172,7 @@ def _component_changes(
             # A sensor's config holds values for its parameters: their secrets stay masked.
             schema = values.get("param_schema")
             if row is None:
-                if values.get("config") is not None:
-                    # One copy, secrets wrapped: what the change shows is what it carries.
-                    values["config"] = hide_secrets(values["config"], schema)
+                _hide_config(values, schema)  # `Change.shown` derives the fields from values
                 upserts.append(Change("create", kind, ref, pack_ref, (), values))
                 continue
             schemas = (row.values.get("param_schema"), schema)
@@ -186,21 +186,11 @@ def _component_changes(
     return upserts, deletes
 
 
-def _created_fields(
-    kind: Kind, values: dict[str, Any], display: dict[str, Any], conf_schema: Any
-) -> tuple[FieldChange, ...]:
-    shown = []
-    for name in FIELDS_BY_KIND[kind]:
-        value = values[name]
-        if value is None or value == [] or (name == "pack_ref"):
-            continue
-        if name in display:
-            value = display[name](value)
-        if name == "config":
-            # One copy, secrets wrapped: the display value is the value the change carries.
-            value = values[name] = hide_secrets(value, conf_schema)
-        shown.append(FieldChange(name, None, value))
-    return tuple(shown)
+def _hide_config(values: dict[str, Any], conf_schema: Any) -> None:
+    """Wrap the config's secrets in place: one copy, and what a change shows is what it
+    carries (`written_values` unwraps them for the database)."""
+    if values.get("config") is not None:
+        values["config"] = hide_secrets(values["config"], conf_schema)
 
 
 def _changed_fields(

@@ -9,6 +9,7 @@ re-exported here, so `model` stays the one place to import the core's values fro
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -164,11 +165,7 @@ class Change:
         """The fields to show: an update's changed ones; a create's every set field."""
         if self.fields or self.action != "create" or self.values is None:
             return self.fields
-        return tuple(
-            FieldChange(name, None, value)
-            for name in FIELDS_BY_KIND[self.kind]
-            if name != "pack_ref" and (value := self.values.get(name)) is not None and value != []
-        )
+        return created_fields(self.kind, self.values)
 
     def written_values(self) -> dict[str, JSON]:
         """The values as the database must store them: secrets unwrapped. Never show them."""
@@ -192,6 +189,20 @@ class Change:
         if self.adopt:
             item["adopt"] = True
         return item
+
+
+def created_fields(
+    kind: Kind, values: Mapping[str, JSON], display: Mapping[str, Callable[[Any], JSON]] = {}
+) -> tuple[FieldChange, ...]:
+    """What a create shows: every field set but the pack ref, through `display` where it
+    has a way to show the stored value (a pack's runtime ids as refs)."""
+    shown = []
+    for name in FIELDS_BY_KIND[kind]:
+        value = values.get(name)
+        if value is None or value == [] or name == "pack_ref":
+            continue
+        shown.append(FieldChange(name, None, display[name](value) if name in display else value))
+    return tuple(shown)
 
 
 @dataclass(frozen=True, slots=True)
