@@ -69,6 +69,16 @@ class DocumentCache:
             return entry[1]
         return None
 
+    def refile(
+        self, relpath: str, signature: tuple[int, int, int, int], digest: str
+    ) -> Document | None:
+        """The document made from these bytes, filed again under the file's new signature
+        (a new worktree changes every stat, not the bytes); None when there is none."""
+        document = self.by_digest(relpath, digest)
+        if document is not None:
+            self.put(signature, document)
+        return document
+
     def put(self, signature: tuple[int, int, int, int], document: Document) -> None:
         self.entries[document.relpath] = (signature, document)
 
@@ -98,12 +108,12 @@ def load_document(
     except OSError as error:
         return Document(relpath, "", None, (Problem(relpath, f"cannot read the file: {error}"),))
     digest = file_digest(raw)
-    document = cache.by_digest(relpath, digest) if cache is not None else None
+    if cache is None:
+        return check_file(relpath, raw, kind, digest)
+    document = cache.refile(relpath, signature, digest)
     if document is None:
         document = check_file(relpath, raw, kind, digest)
-        if cache is not None:
-            cache.parsed += 1
-    if cache is not None:
+        cache.parsed += 1
         cache.put(signature, document)
     return document
 

@@ -234,8 +234,8 @@ def _chunks(
 def _add_folder(
     root: Path, folder: str, cache: DocumentCache, fs: LocalFileSystem, chunk: _Chunk
 ) -> None:
-    """Add the files of `folder` the cache has no document for; as `load_document`, file
-    under the new signature a document the cache has for the same bytes."""
+    """Add the files of `folder` the cache has no document for (`load_document`'s lookups,
+    without the parse)."""
     try:
         listing = list_pack(root, folder, fs)
     except (OSError, TreeChanged):
@@ -251,9 +251,7 @@ def _add_folder(
         except (OSError, TreeChanged):
             continue
         digest = file_digest(raw)
-        stored = cache.by_digest(relpath, digest)
-        if stored is not None:
-            cache.put(stat, stored)
+        if cache.refile(relpath, stat, digest) is not None:
             continue
         chunk.jobs.append((relpath, raw, kind, digest))
         chunk.signatures.append(stat)
