@@ -27,6 +27,7 @@ equal to the full one.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection
@@ -34,7 +35,14 @@ from sqlalchemy import Connection
 from .db.narrow import load_narrowed, managed_folders, owns_runtimes, users_of
 from .db.readcache import load_documents
 from .fingerprint import fingerprint
-from .model import COMPONENT_KINDS, ActualState, ComponentKind, DesiredState, PackBundle
+from .model import (
+    COMPONENT_KINDS,
+    ActualObject,
+    ActualState,
+    ComponentKind,
+    DesiredState,
+    PackBundle,
+)
 from .planner import make_plan
 from .readcache import seed
 from .reader import DocumentCache, read_folders
@@ -104,13 +112,14 @@ def _plan(
     seed(cache, load_documents(conn, fingerprint(), folders)[0], light.files)
     desired = read_folders(root, folders, cache)
     bundles = _bundles(desired)
-    refs = {bundle.pack.ref for bundle in bundles} | {p.ref for p in desired.invalid if p.ref}
-    claimed = any(managed.get(ref, folder) != folder for ref, folder in _declared_by(desired))
+    declared_packs = _declared_by(desired)
+    refs = {bundle.pack.ref for bundle in bundles} | {ref for ref, _folder in declared_packs}
+    claimed = any(managed.get(ref, folder) != folder for ref, folder in declared_packs)
     if claimed or any(bundle.runtimes for bundle in bundles if bundle.folder in changed):
         return None
     # A pack made outside attune-sync that a folder takes over (--adopt): the managed packs
     # using it were not looked for above, and its change can break them.
-    adopted = {ref for ref, _folder in _declared_by(desired) if ref not in managed}
+    adopted = {ref for ref, _folder in declared_packs if ref not in managed}
     if adopted and (users_of(conn, adopted) & managed.keys()) - refs:
         return None
     declared = {kind: _refs(bundles, kind) for kind in COMPONENT_KINDS}
@@ -151,13 +160,19 @@ def _declared_in_outline(actual: ActualState, declared: dict[ComponentKind, set[
     """Whether a folder read declares a component a pack in outline holds: that pack's
     unchanged folder still declares it too, a clash the full read would see (both packs
     invalid) and this one cannot."""
-    for kind, refs in declared.items():
+    return any(True for _row in _in_outline(actual, declared))
+
+
+def _in_outline(
+    actual: ActualState, refs_by_kind: dict[ComponentKind, set[str]]
+) -> Iterator[ActualObject]:
+    """The rows of these refs that a pack in outline holds."""
+    for kind, refs in refs_by_kind.items():
         rows = actual.objects(kind)
         for ref in refs:
             row = rows.get(ref)
             if row is not None and row.values.get("pack_ref") in actual.outline:
-                return True
-    return False
+                yield row
 
 
 def _runtime_names_shared(actual: ActualState, bundles: list[PackBundle]) -> bool:
@@ -189,15 +204,9 @@ def _inexact_schemas(actual: ActualState, schemas: dict[ComponentKind, set[str]]
     """Whether a parameter schema read from a pack in outline (in place of its file) holds
     an integer a float may have been: PostgreSQL's jsonb gives the float 1e23 back as the
     integer 10**23, which a rule's value compares otherwise with than the file's float."""
-    for kind, refs in schemas.items():
-        rows = actual.objects(kind)
-        for ref in refs:
-            row = rows.get(ref)
-            if row is None or row.values.get("pack_ref") not in actual.outline:
-                continue
-            if _has_big_integer(row.values.get("param_schema")):
-                return True
-    return False
+    return any(
+        _has_big_integer(row.values.get("param_schema")) for row in _in_outline(actual, schemas)
+    )
 
 
 def _has_big_integer(value: object) -> bool:
