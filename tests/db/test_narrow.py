@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, Table, insert, select, update
 
 from attune_sync.db import schema as t
 from attune_sync.db.narrow import load_narrowed, users_of
@@ -75,6 +75,38 @@ def edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1))
 
 
+def write_ops(root: Path, more: str = "", **rules: str) -> None:
+    """A pack folder `ops` (its pack.yaml ending in `more`) holding these rules (file stem
+    -> YAML)."""
+    ops = root / "ops"
+    (ops / "rules").mkdir(parents=True)
+    (ops / "pack.yaml").write_text("ref: ops\nlabel: Ops\ndescription: d\n" + more)
+    for stem, text in rules.items():
+        (ops / f"rules/{stem}.yaml").write_text(text)
+
+
+def insert_theirs(engine: Engine, table: Table, **values: object) -> None:
+    """A pack made outside attune-sync (`theirs`, as through the API) holding one
+    component of `table`, run by the built-in `shell` runtime."""
+    with engine.begin() as conn:
+        conn.execute(insert(t.pack).values(ref="theirs", label="Theirs", description="api"))
+        pack = conn.execute(select(t.pack.c.id).where(t.pack.c.ref == "theirs")).scalar_one()
+        runtime = conn.execute(select(t.runtime.c.id).where(t.runtime.c.ref == "shell"))
+        if "trigger_ref" in values:
+            found = select(t.trigger.c.id).where(t.trigger.c.ref == values["trigger_ref"])
+            values["trigger"] = conn.execute(found).scalar_one()
+        conn.execute(
+            insert(table).values(
+                pack=pack,
+                pack_ref="theirs",
+                description="made through the API",
+                runtime=runtime.scalar_one(),
+                runtime_ref="shell",
+                **values,
+            )
+        )
+
+
 def test_one_changed_pack_is_read_and_compared_alone(engine: Engine, bundled: Path) -> None:
     assert apply(engine, str(bundled)).in_sync
     edit(bundled / "github/sensors/github_webhook.yaml", "label: ", "label: Edited ")
@@ -103,12 +135,11 @@ def test_a_user_a_change_breaks_is_invalid_as_in_the_full_plan(
     engine: Engine, bundled: Path
 ) -> None:
     """A rule in another pack whose parameters the changed action's schema now refuses."""
-    ops = bundled / "ops"
-    (ops / "rules").mkdir(parents=True)
-    (ops / "pack.yaml").write_text("ref: ops\nlabel: Ops\ndescription: d\nversion: '1.0.0'\n")
-    (ops / "rules/start.yaml").write_text(
-        "ref: ops.start\nlabel: Start\ntrigger_ref: aws.ec2.instance_state_change\n"
-        "action_ref: aws.ec2.start_instance\naction_params:\n  instance_id: i-123\n"
+    write_ops(
+        bundled,
+        "version: '1.0.0'\n",
+        start="ref: ops.start\nlabel: Start\ntrigger_ref: aws.ec2.instance_state_change\n"
+        "action_ref: aws.ec2.start_instance\naction_params:\n  instance_id: i-123\n",
     )
     assert apply(engine, str(bundled)).in_sync
     action = bundled / "aws.ec2/actions/start_instance.yaml"
@@ -128,27 +159,14 @@ def test_a_pack_made_outside_attune_sync_that_uses_a_changed_one_stays_as_it_is(
 ) -> None:
     """A sensor made through the API fires a trigger a folder declares: no folder to read."""
     assert apply(engine, str(bundled)).in_sync
-    with engine.begin() as conn:
-        conn.execute(insert(t.pack).values(ref="theirs", label="Theirs", description="api"))
-        pack = conn.execute(select(t.pack.c.id).where(t.pack.c.ref == "theirs")).scalar_one()
-        runtime, runtime_ref = conn.execute(select(t.runtime.c.id, t.runtime.c.ref).limit(1)).one()
-        trigger = conn.execute(
-            select(t.trigger.c.id).where(t.trigger.c.ref == "system.cpu_alert")
-        ).scalar_one()
-        conn.execute(
-            insert(t.sensor).values(
-                ref="theirs.watch",
-                pack=pack,
-                pack_ref="theirs",
-                label="Watch",
-                description="made through the API",
-                entrypoint="watch.py",
-                runtime=runtime,
-                runtime_ref=runtime_ref,
-                trigger=trigger,
-                trigger_ref="system.cpu_alert",
-            )
-        )
+    insert_theirs(
+        engine,
+        t.sensor,
+        ref="theirs.watch",
+        label="Watch",
+        entrypoint="watch.py",
+        trigger_ref="system.cpu_alert",
+    )
     assert apply(engine, str(bundled)).in_sync  # settled again, their pack left alone
     edit(bundled / "system/triggers/cpu_alert.yaml", "label: CPU Alert", "label: CPU alarm")
     plan, cache = narrowed(engine, bundled)
@@ -281,25 +299,14 @@ def test_a_component_also_declared_by_an_unchanged_pack_clashes_as_in_the_full_p
 
 def _their_pack_with_an_action(engine: Engine) -> None:
     """A pack made outside attune-sync holding an action with a parameter schema."""
-    with engine.begin() as conn:
-        conn.execute(insert(t.pack).values(ref="theirs", label="Theirs", description="api"))
-        pack = conn.execute(select(t.pack.c.id).where(t.pack.c.ref == "theirs")).scalar_one()
-        runtime, runtime_ref = conn.execute(
-            select(t.runtime.c.id, t.runtime.c.ref).where(t.runtime.c.ref == "shell")
-        ).one()
-        conn.execute(
-            insert(t.action).values(
-                ref="theirs.act",
-                pack=pack,
-                pack_ref="theirs",
-                label="Act",
-                description="made through the API",
-                entrypoint="act.sh",
-                runtime=runtime,
-                runtime_ref=runtime_ref,
-                param_schema={"count": {"type": "string"}},
-            )
-        )
+    insert_theirs(
+        engine,
+        t.action,
+        ref="theirs.act",
+        label="Act",
+        entrypoint="act.sh",
+        param_schema={"count": {"type": "string"}},
+    )
 
 
 def test_adopting_a_pack_whose_action_a_managed_rule_runs(engine: Engine, bundled: Path) -> None:
@@ -307,12 +314,10 @@ def test_adopting_a_pack_whose_action_a_managed_rule_runs(engine: Engine, bundle
     managed rule runs its action, whose schema the folder now makes refuse the rule."""
     adopt = PlanOptions(adopt=True)
     _their_pack_with_an_action(engine)
-    ops = bundled / "ops"
-    (ops / "rules").mkdir(parents=True)
-    (ops / "pack.yaml").write_text("ref: ops\nlabel: Ops\ndescription: d\n")
-    (ops / "rules/go.yaml").write_text(
-        "ref: ops.go\nlabel: Go\ntrigger_ref: core.timer\naction_ref: theirs.act\n"
-        "action_params:\n  count: five\n"
+    write_ops(
+        bundled,
+        go="ref: ops.go\nlabel: Go\ntrigger_ref: core.timer\naction_ref: theirs.act\n"
+        "action_params:\n  count: five\n",
     )
     assert apply(engine, str(bundled), adopt).in_sync
     theirs = bundled / "theirs"
@@ -338,12 +343,11 @@ def test_a_schema_number_jsonb_gives_back_otherwise_is_not_read_from_the_databas
         "parameters:\n  n:\n    type: integer\n    maximum: 1.0e+23\n",
     )
     assert apply(engine, str(bundled)).in_sync
-    ops = bundled / "ops"
-    (ops / "rules").mkdir(parents=True)
-    (ops / "pack.yaml").write_text("ref: ops\nlabel: Ops\ndescription: d\n")
-    (ops / "rules/stop.yaml").write_text(
-        "ref: ops.stop\nlabel: Stop\ntrigger_ref: core.timer\naction_ref: aws.ec2.stop_instance\n"
-        "action_params:\n  instance_id: i-1\n  n: 100000000000000000000000\n"
+    write_ops(
+        bundled,
+        stop="ref: ops.stop\nlabel: Stop\ntrigger_ref: core.timer\n"
+        "action_ref: aws.ec2.stop_instance\n"
+        "action_params:\n  instance_id: i-1\n  n: 100000000000000000000000\n",
     )
     assert [pack.ref for pack in full(engine, bundled).invalid] == ["ops"]
     same_or_none(engine, bundled)
@@ -388,13 +392,11 @@ def test_a_trigger_schema_that_now_refuses_a_rule_of_another_pack(
     engine: Engine, bundled: Path
 ) -> None:
     """The rule watches the trigger (not a sensor): its pack is read as a user too."""
-    ops = bundled / "ops"
-    (ops / "rules").mkdir(parents=True)
-    (ops / "pack.yaml").write_text("ref: ops\nlabel: Ops\ndescription: d\n")
-    (ops / "rules/hot.yaml").write_text(
-        "ref: ops.hot\nlabel: Hot\ntrigger_ref: system.cpu_alert\ntrigger_params:\n"
+    write_ops(
+        bundled,
+        hot="ref: ops.hot\nlabel: Hot\ntrigger_ref: system.cpu_alert\ntrigger_params:\n"
         "  min_percent: 50\naction_ref: aws.ec2.stop_instance\naction_params:\n"
-        "  instance_id: i-1\n"
+        "  instance_id: i-1\n",
     )
     assert apply(engine, str(bundled)).in_sync
     edit(
@@ -411,17 +413,12 @@ def test_a_new_folder_whose_hints_name_what_packs_in_outline_hold(
     """ "Did you mean" for a trigger, an action and a dependency; parameters checked against
     the schemas of packs in outline."""
     assert apply(engine, str(bundled)).in_sync
-    ops = bundled / "ops"
-    (ops / "rules").mkdir(parents=True)
-    (ops / "pack.yaml").write_text(
-        "ref: ops\nlabel: Ops\ndescription: d\ndependencies: [aws.ec2, monitorng]\n"
-    )
-    (ops / "rules/a.yaml").write_text(
-        "ref: a\nlabel: A\ntrigger_ref: github.push_evnt\naction_ref: aws.ec2.stop_instanc\n"
-    )
-    (ops / "rules/b.yaml").write_text(
-        "ref: b\nlabel: B\ntrigger_ref: core.webhook\ntrigger_params:\n  method: PATCH\n"
-        "action_ref: monitoring.healthcheck.send_alert\naction_params:\n  url: 5\n"
+    write_ops(
+        bundled,
+        "dependencies: [aws.ec2, monitorng]\n",
+        a="ref: a\nlabel: A\ntrigger_ref: github.push_evnt\naction_ref: aws.ec2.stop_instanc\n",
+        b="ref: b\nlabel: B\ntrigger_ref: core.webhook\ntrigger_params:\n  method: PATCH\n"
+        "action_ref: monitoring.healthcheck.send_alert\naction_params:\n  url: 5\n",
     )
     plan = answered(engine, bundled)
     hints = [problem.hint for pack in plan.invalid for problem in pack.problems]
