@@ -65,11 +65,7 @@ def read_tree(
         if before is not None and only is not None and folder not in only:
             state.folders[folder] = before
             continue
-        broken = _broken_link(resolved, entry, fs)
-        if broken is not None:
-            state.folders[folder] = broken
-            continue
-        state.folders[folder] = read_pack_folder(resolved, folder, cache, seen, before, fs)
+        state.folders[folder] = _read_entry(resolved, entry, cache, seen, before, fs)
     if cache is not None:
         if reuse is not None and only is not None:
             cache.forget_except(seen, within=set(only))
@@ -93,11 +89,21 @@ def read_folders(
     for entry in pack_candidates(resolved, fs):
         if entry.name not in folders:
             continue
-        broken = _broken_link(resolved, entry, fs)
-        state.folders[entry.name] = broken or read_pack_folder(
-            resolved, entry.name, cache, seen, None, fs
-        )
+        state.folders[entry.name] = _read_entry(resolved, entry, cache, seen, None, fs)
     return _assembled(state)
+
+
+def _read_entry(
+    root: Path,
+    entry: os.DirEntry[str],
+    cache: DocumentCache | None,
+    seen: set[str],
+    before: FolderRead | None,
+    fs: LocalFileSystem,
+) -> FolderRead:
+    """One pack folder of the root: read, or invalid when it is a link that cannot be read."""
+    broken = _broken_link(root, entry, fs)
+    return broken or read_pack_folder(root, entry.name, cache, seen, before, fs)
 
 
 def _assembled(state: DesiredState) -> DesiredState:
